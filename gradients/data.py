@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradients.network import MLP
-from gradients.validation import check_choice, check_finite_array, check_positive_int
+from gradients.validation import check_finite_array, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,19 @@ def dataset_from_arrays(
     return Dataset(name, *parts, int(labels.max()) + 1)
 
 
-DATASETS = ("digits", "teacher-student")
+def load_dataset(spec: str, *, seed: int = 0) -> Dataset:
+    """A data set by name: ``digits``, ``teacher-student`` or ``mnist:FOLDER`` (IDX files)."""
+    if isinstance(spec, str) and spec.startswith("mnist:"):
+        from gradients.mnist import load_mnist_dataset
 
-
-def check_dataset_name(name: str) -> str:
-    return check_choice("data", name, DATASETS)
+        folder = spec.removeprefix("mnist:")
+        if not folder:
+            raise ValueError("`data` mnist:FOLDER needs a folder, got 'mnist:'")
+        train_inputs, train_labels, test_inputs, test_labels = load_mnist_dataset(folder)
+        n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+        return Dataset("mnist", train_inputs, train_labels, test_inputs, test_labels, n_classes)
+    if spec == "digits":
+        return load_digits(seed=seed)
+    if spec == "teacher-student":
+        return teacher_student(2000, 16, n_outputs=1, seed=seed)
+    raise ValueError(f"`data` must be one of digits, teacher-student, mnist:FOLDER, got {spec!r}")

@@ -62,8 +62,7 @@ class MeanSquaredError(Loss):
             targets = targets[:, None]
         if targets.ndim != 2 or targets.shape[1] != n_outputs:
             raise ValueError(
-                f"`targets` for mse must have shape (n_samples, {n_outputs}), "
-                f"got {targets.shape}"
+                f"`targets` for mse must have shape (n_samples, {n_outputs}), got {targets.shape}"
             )
         if not np.all(np.isfinite(targets)):
             raise ValueError("`targets` must be finite, got NaN or infinite values")

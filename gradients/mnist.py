@@ -46,7 +46,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
     Returns a native-endian array with the shape and type the header declares.
     """
-    return _decode_idx(_read_bytes(Path(path)), Path(path), role=None)
+    path = Path(path)
+    return _decode_idx(_read_bytes(path), path, role=None)
 
 
 def load_mnist(
@@ -76,6 +77,9 @@ def load_mnist(
         )
 
     # Cut before converting, so a small limit does not pay for a float64 copy of all.
+    # NOTE: both files are still read and size-checked whole, even for a small limit; reading
+    # only the first records would need the raw file's length for the size check (gzip cannot
+    # give it without decompressing everything).
     images, labels = images[:limit], labels[:limit]
     return _scale_pixels(images, images_path), _integer_labels(labels, labels_path)
 

@@ -73,9 +73,7 @@ class MLP:
     def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per-layer weight and bias views into a flat vector laid out like the parameters."""
         if flat.shape != (self._n_parameters(),):
-            raise ValueError(
-                f"`flat` must have shape ({self._n_parameters()},), got {flat.shape}"
-            )
+            raise ValueError(f"`flat` must have shape ({self._n_parameters()},), got {flat.shape}")
         weights, biases, start = [], [], 0
         for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:]):
             weights.append(flat[start : start + n_out * n_in].reshape(n_out, n_in))

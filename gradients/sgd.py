@@ -77,8 +77,7 @@ def train(
     batch_size = check_positive_int("batch_size", batch_size)
     if batch_size > n_samples:
         raise ValueError(
-            f"`batch_size` must be at most the number of samples ({n_samples}), "
-            f"got {batch_size}"
+            f"`batch_size` must be at most the number of samples ({n_samples}), got {batch_size}"
         )
     if divergence_factor is not None:
         divergence_factor = check_positive_finite("divergence_factor", divergence_factor)
@@ -120,7 +119,5 @@ def _divergence_reason(evaluation, best_loss: float, factor: float | None) -> st
     if not np.all(np.isfinite(evaluation.gradient)):
         return "the gradient has NaN or infinite entries"
     if factor is not None and best_loss > 0 and evaluation.loss > factor * best_loss:
-        return (
-            f"the loss {evaluation.loss:.4g} exceeds {factor:g} times its best {best_loss:.4g}"
-        )
+        return f"the loss {evaluation.loss:.4g} exceeds {factor:g} times its best {best_loss:.4g}"
     return None

@@ -46,9 +46,7 @@ def check_layer_sizes(layer_sizes: Sequence[int]) -> tuple[int, ...]:
         )
     for size in layer_sizes:
         if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
-            raise ValueError(
-                f"`layer_sizes` must be positive integers, got {list(layer_sizes)}"
-            )
+            raise ValueError(f"`layer_sizes` must be positive integers, got {list(layer_sizes)}")
     return tuple(int(size) for size in layer_sizes)
 
 

@@ -10,11 +10,11 @@ from gradients.mnist import load_mnist, load_mnist_dataset, read_idx
 
 TYPE_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
 
-# Two 2 x 3 training images and one test image whose pixels cover the whole 0..255 range.
+# Two training and three test images of 2 x 3 pixels, together covering the range 0..255.
 TRAIN_PIXELS = np.array([[[0, 1, 2], [3, 4, 5]], [[255, 128, 0], [7, 8, 9]]], dtype=np.uint8)
 TRAIN_LABELS = np.array([3, 7], dtype=np.uint8)
-TEST_PIXELS = np.array([[[10, 20, 30], [40, 50, 255]]], dtype=np.uint8)
-TEST_LABELS = np.array([9], dtype=np.uint8)
+TEST_PIXELS = np.arange(10, 190, 10, dtype=np.uint8).reshape(3, 2, 3)
+TEST_LABELS = np.array([9, 0, 4], dtype=np.uint8)
 
 NAMES = {
     ("train", "images"): "train-images-idx3-ubyte",
@@ -381,17 +381,19 @@ def test_load_mnist_dataset_returns_both_splits_in_order(full_folder):
 
     np.testing.assert_array_equal(X_train, TRAIN_PIXELS.reshape(2, 6) / 255.0)
     np.testing.assert_array_equal(y_train, TRAIN_LABELS)
-    np.testing.assert_array_equal(X_test, TEST_PIXELS.reshape(1, 6) / 255.0)
+    np.testing.assert_array_equal(X_test, TEST_PIXELS.reshape(3, 6) / 255.0)
     np.testing.assert_array_equal(y_test, TEST_LABELS)
     assert {X_train.dtype, X_test.dtype} == {np.dtype(np.float64)}
     assert {y_train.dtype, y_test.dtype} == {np.dtype(np.int64)}
 
 
-def test_load_mnist_dataset_applies_limit_to_each_split(full_folder):
-    X_train, y_train, X_test, y_test = load_mnist_dataset(full_folder, limit=1)
+@pytest.mark.parametrize(("limit", "n_train", "n_test"), [(1, 1, 1), (2, 2, 2), (3, 2, 3)])
+def test_load_mnist_dataset_applies_limit_to_each_split(full_folder, limit, n_train, n_test):
+    X_train, y_train, X_test, y_test = load_mnist_dataset(full_folder, limit=limit)
 
-    assert X_train.shape == (1, 6) and X_test.shape == (1, 6)
-    assert y_train.tolist() == [3] and y_test.tolist() == [9]
+    assert X_train.shape == (n_train, 6) and X_test.shape == (n_test, 6)
+    np.testing.assert_array_equal(y_train, TRAIN_LABELS[:n_train])
+    np.testing.assert_array_equal(y_test, TEST_LABELS[:n_test])
 
 
 def test_load_mnist_dataset_refuses_a_folder_with_only_the_train_pair(train_folder):

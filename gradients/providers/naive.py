@@ -68,7 +68,9 @@ class Naive(Provider):
             if network.bias:
                 sources = np.hstack([sources, np.ones((sources.shape[0], 1), sources.dtype)])
             for j in range(network.weights[layer].shape[0]):
-                row = self._row_gradient(network, trace, output_gradient, sources, layer, j, counts)
+                row = self._row_gradient(
+                    network, trace, output_gradient, sources, layer, j, counts
+                )
                 grad_weights[layer][j] = row[: grad_weights[layer].shape[1]]
                 if network.bias:
                     grad_biases[layer][j] = row[-1]
@@ -98,7 +100,9 @@ class Naive(Provider):
             factors = self._path_factors(network, trace, output_gradient, layer, j, paths)
             # Every path's product, for every source unit, multiplied out in full.
             shape = (batch_size, n_sources, paths.size)
-            product = np.multiply(sources[:, :, None], factors[0], out=np.empty(shape, sources.dtype))
+            product = np.multiply(
+                sources[:, :, None], factors[0], out=np.empty(shape, sources.dtype)
+            )
             for factor in factors[1:]:
                 product *= factor
             counts.multiplications += product.size * len(factors)

@@ -1,0 +1,1 @@
+"""The subcommands of the `gradscale` command line, one module each."""

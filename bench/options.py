@@ -1,0 +1,63 @@
+"""Parsing of command-line option values shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """``"1-4,8,16"`` -> (1, 2, 3, 4, 8, 16); every value must be an integer >= 1."""
+    values: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            start = int(first)
+            stop = int(last) if last else start
+            if stop < start:
+                raise ValueError
+            values.extend(range(start, stop + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be integers or ranges like 1-4,8,16, got {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be integers >= 1, got {text!r}")
+    return tuple(values)
+
+
+def name_list(text: str) -> tuple[str, ...]:
+    """``"backprop,naive"`` -> ("backprop", "naive")."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"must name at least one, got {text!r}")
+    return names
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
