@@ -171,15 +171,18 @@ def _fit_power(L: np.ndarray, log_y: np.ndarray, start: np.ndarray | None) -> np
 
 
 def _overhead_log_value(theta: np.ndarray, L: np.ndarray) -> np.ndarray:
+    # In logs throughout: on exponential data the fitted k runs high and L**k would overflow.
     c0, c1, k = theta[..., 0], theta[..., 1], theta[..., 2]
-    return np.log(c0 + c1 * L**k)
+    with np.errstate(divide="ignore"):  # c0 = 0 is the power law: log c0 = -inf is meant
+        return np.logaddexp(np.log(c0), np.log(c1) + k * np.log(L))
 
 
 def _overhead_gradient(theta: np.ndarray, L: np.ndarray) -> np.ndarray:
     c0, c1, k = theta
-    L_k = L**k
-    f = c0 + c1 * L_k
-    return np.stack([1 / f, L_k / f, c1 * L_k * np.log(L) / f], axis=-1)
+    log_f = _overhead_log_value(theta, L)
+    log_L = np.log(L)
+    per_c1 = np.exp(k * log_L - log_f)  # L^k / f
+    return np.stack([np.exp(-log_f), per_c1, c1 * per_c1 * log_L], axis=-1)
 
 
 def _overhead_starts(L: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -216,14 +219,18 @@ def _fit_overhead(L: np.ndarray, log_y: np.ndarray, start: np.ndarray | None) ->
         # Closer to c0 = 0 than this share of the typical cost, log c0 has so little pull on
         # the residuals that the solver would stay where it started.
         p0 = np.array([np.log(max(c0, 1e-3)), np.log(c1), k])
-        w, v, k = optimize.leastsq(residuals, p0, Dfun=jacobian, full_output=True)[0]
-        candidates.append(np.array([np.exp(w), np.exp(v), k]))
+        # A start far from the optimum can overflow on the way; its candidate then loses below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            w, v, k = optimize.leastsq(residuals, p0, Dfun=jacobian, full_output=True)[0]
+            candidates.append(np.array([np.exp(w), np.exp(v), k]))
     return min(candidates, key=lambda theta: _sum_of_squares(theta, L, log_y))
 
 
 def _sum_of_squares(theta: np.ndarray, L: np.ndarray, log_y: np.ndarray) -> float:
-    residuals = _overhead_log_value(theta, L) - log_y
-    return float(residuals @ residuals)
+    with np.errstate(over="ignore", invalid="ignore"):
+        residuals = _overhead_log_value(theta, L) - log_y
+        total = float(residuals @ residuals)
+    return total if np.isfinite(total) else np.inf
 
 
 def _line_gradient(transform: Callable[[np.ndarray], np.ndarray]):
@@ -453,8 +460,11 @@ def _model_fit(
     # Covariance as curve_fit forms it: (J^T J)^-1 times the residual variance.
     dof = n - p
     variance = max(rss / dof, LOG_RESIDUAL_FLOOR**2) if dof > 0 else np.nan
-    J = model.gradient(theta, L)
-    covariance = variance * np.linalg.pinv(J.T @ J)
+    # On data the model cannot follow (an exponential, for the overhead model) the fitted k
+    # runs away and J overflows; the interval is then meaningless and comes out inf or NaN.
+    with np.errstate(over="ignore", invalid="ignore"):
+        J = model.gradient(theta, L)
+        covariance = variance * np.linalg.pinv(J.T @ J)
 
     if replicates is not None:
         low, high = np.percentile(replicates, _percentiles(confidence), axis=0)

@@ -29,7 +29,9 @@ def provider_colour(provider: str, order: list[str]) -> str:
     return OTHER_COLOURS[others.index(provider) % len(OTHER_COLOURS)]
 
 
-def write_scaling_figure(results: pd.DataFrame, path_without_suffix: Path) -> list[Path]:
+def write_scaling_figure(
+    results: pd.DataFrame, path_without_suffix: Path, *, budget_s: float | None = None
+) -> list[Path]:
     """Write the scaling figure as PNG and SVG; return their paths."""
     figure = Figure(figsize=(12, 5), layout="constrained")
     time_ax, count_ax = figure.subplots(1, 2, sharex=True)
@@ -58,6 +60,8 @@ def write_scaling_figure(results: pd.DataFrame, path_without_suffix: Path) -> li
 
     count_ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="black",
                   label="predicted, not run (over budget)")  # fmt: skip
+    if budget_s is not None:
+        time_ax.axhline(budget_s, color="gray", linestyle=":", label=f"budget ({budget_s:g} s)")
     title = _title(results)
     for ax, what in ((time_ax, "time per gradient (s, median)"),
                      (count_ax, "counted multiplications per gradient")):  # fmt: skip

@@ -79,24 +79,38 @@ def _interval(value: float, interval) -> str:
     return f"{value:.3g} [{interval.low:.3g}, {interval.high:.3g}]"
 
 
+def growth_table(results: pd.DataFrame, timings: pd.DataFrame) -> pd.DataFrame:
+    """One row per provider and width: how time and multiplications grow with depth."""
+    rows = []
+    for fit in all_line_fits(results, timings):
+        first_deep = fit.depths[-min(DEEP_WINDOW, len(fit.depths))]
+        rows.append(
+            {
+                "provider": fit.provider,
+                "width": fit.width,
+                "depths": f"{fit.depths[0]}-{fit.depths[-1]}",
+                "best model (time)": fit.times.chosen,
+                "best model (mults)": fit.counts.chosen,
+                "factor per layer, time": _interval(*fit.deep_times.growth_factor()),
+                "factor per layer, mults": _interval(*fit.deep_counts.growth_factor()),
+                "deepest": f"{first_deep}-{fit.depths[-1]}",
+                "time ~ depth^k": _interval(*fit.times.depth_exponent()),
+                "us per layer": f"{fit.linear_times.slope * 1e6:.3g}",
+                "R^2 linear": f"{fit.linear_times.r_squared:.3f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def growth_summary(results: pd.DataFrame, timings: pd.DataFrame) -> str:
     """Plain text: per provider, the growth per layer, the power, and which model fits best."""
-    lines = ["growth with depth (95% intervals; per-layer factor over the deepest depths):"]
-    for fit in all_line_fits(results, timings):
-        deepest = f"depths {fit.depths[-min(DEEP_WINDOW, len(fit.depths))]}-{fit.depths[-1]}"
-        count_factor = _interval(*fit.deep_counts.growth_factor())
-        time_factor = _interval(*fit.deep_times.growth_factor())
-        power = _interval(*fit.times.depth_exponent())
-        lines.append(
-            f"  {fit.provider} (width {fit.width}, depths {fit.depths[0]}-{fit.depths[-1]}): "
-            f"time x{time_factor} and multiplications x{count_factor} per layer ({deepest}); "
-            f"time ~ depth^{power}; best model for time: {fit.times.chosen}, "
-            f"for multiplications: {fit.counts.chosen}; "
-            f"linear fit of time R^2 = {fit.linear_times.r_squared:.3f}"
-        )
-    if len(lines) == 1:
-        lines.append("  (no provider was measured at three depths or more)")
-    return "\n".join(lines)
+    table = growth_table(results, timings)
+    if table.empty:
+        return "growth with depth: no provider was measured at three depths or more"
+    return (
+        "growth with depth (95% intervals; factor per layer fitted over the deepest depths, "
+        "models over all):\n" + table.to_string(index=False)
+    )
 
 
 def consecutive_ratios(values: np.ndarray) -> np.ndarray:

@@ -68,6 +68,7 @@ RESULT_COLUMNS = (
 )  # fmt: skip
 TIMING_COLUMNS = ("provider", "width", "depth", "repeat", "time_s")
 FINISHED_STATUSES = ("ok", "skipped", "timed out", "failed")
+CONFIG_FILE = "sweep.json"
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ class SweepState:
             self.folder / "timings.csv", pd.DataFrame(self.timings, columns=TIMING_COLUMNS)
         )
         write_json_atomic(self.folder / "metadata.json", self.metadata)
+        # The metadata cuts paths to their last name; resuming needs the configuration whole.
+        write_json_atomic(self.folder / CONFIG_FILE, self.config.to_dict())
 
 
 def results_frame(rows: Sequence[dict]) -> pd.DataFrame:
@@ -436,9 +439,9 @@ def load_state(folder: Path) -> SweepState:
     metadata = read_json(folder / "metadata.json", what="run metadata")
     if not isinstance(metadata, dict) or "config" not in metadata:
         raise ValueError(f"{folder / 'metadata.json'}: not a gradscale run's metadata")
-    sweep = metadata["config"].get("sweep") if isinstance(metadata["config"], dict) else None
+    sweep = read_json(folder / CONFIG_FILE, what="sweep configuration")
     if not isinstance(sweep, dict):
-        raise ValueError(f"{folder / 'metadata.json'}: has no sweep configuration")
+        raise ValueError(f"{folder / CONFIG_FILE}: not a sweep configuration")
     config = SweepConfig.from_dict(sweep).checked()
     results, timings = _read_tables(folder)
     rows = [_clean_row(r) for r in results.to_dict("records")]

@@ -116,7 +116,9 @@ def calibrate_loops(fn: Callable[[], object], min_measure_s: float) -> int:
     to be too short are skipped rather than run. None of these runs is kept as a sample.
     """
     per_call_s = 0.0
-    for loops in loop_counts():
+    counts = loop_counts()
+    while True:
+        loops = next(counts)
         if 0.0 < per_call_s * loops < min_measure_s:
             continue
         elapsed_s = measure(fn, loops)
@@ -124,7 +126,6 @@ def calibrate_loops(fn: Callable[[], object], min_measure_s: float) -> int:
             return loops
         if elapsed_s >= RELIABLE_TICKS * CLOCK_RESOLUTION_S:
             per_call_s = elapsed_s / loops
-    raise AssertionError("unreachable: loop_counts never ends")
 
 
 def check_timing_options(warmup: object, min_measure_s: object, loops: object) -> None:

@@ -272,9 +272,9 @@ def test_c06_repeating_a_batch_leaves_loss_and_gradient_unchanged(
 def test_c06_every_parameter_keeps_its_shape_after_a_full_batch_step(net221, net221_batch):
     shapes = [W.shape for W in net221.weights] + [b.shape for b in net221.biases]
     start = net221.parameters.copy()
-    gradient = get_provider("backprop").loss_and_gradient(
-        net221, get_loss("mse"), *net221_batch
-    ).gradient
+    gradient = (
+        get_provider("backprop").loss_and_gradient(net221, get_loss("mse"), *net221_batch).gradient
+    )
     objective = NetworkObjective(net221, "mse", get_provider("backprop"), *net221_batch)
 
     history = train(objective, learning_rate=0.1, epochs=1, batch_size=None)

@@ -30,8 +30,7 @@ def grid_cells() -> list[tuple[int, int, int, int, int, bool]]:
 
 CELLS = grid_cells()
 CELL_IDS = [
-    f"d{d}-w{w}-in{i}-out{o}-b{b}-{'bias' if bias else 'nobias'}"
-    for d, w, i, o, b, bias in CELLS
+    f"d{d}-w{w}-in{i}-out{o}-b{b}-{'bias' if bias else 'nobias'}" for d, w, i, o, b, bias in CELLS
 ]
 
 
@@ -44,9 +43,15 @@ def test_counted_operations_equal_the_cost_model(
 ):
     loss_name = "cross-entropy" if n_outputs > 1 else "mse"
     problem = make_random_problem(
-        depth, width, "tanh", loss_name, batch_size,
-        n_inputs=n_inputs, n_outputs=n_outputs, bias=bias,
-    )  # fmt: skip
+        depth,
+        width,
+        "tanh",
+        loss_name,
+        batch_size,
+        n_inputs=n_inputs,
+        n_outputs=n_outputs,
+        bias=bias,
+    )
     provider = get_provider(provider_name)
 
     counted = provider.loss_and_gradient(
@@ -157,9 +162,7 @@ def test_backprop_cost_grows_by_a_constant_per_added_layer(width):
 @pytest.mark.parametrize("width", [2, 3, 5])
 def test_naive_cost_grows_by_about_the_width_per_added_layer(width):
     naive = get_provider("naive")
-    costs = [
-        naive.predict_counts((4, *[width] * depth, 1), 1).multiplications for depth in (8, 9)
-    ]
+    costs = [naive.predict_counts((4, *[width] * depth, 1), 1).multiplications for depth in (8, 9)]
 
     # The first layer's paths multiply by w per layer; the longer products add a factor
     # (2 r + 3) / (2 r + 1) that tends to 1.

@@ -63,6 +63,32 @@ def test_power_is_kept_over_the_overhead_model_it_nests_when_overhead_adds_nothi
     assert fit.chosen == "power"
 
 
+def test_power_is_kept_when_overhead_beats_it_by_less_than_the_aic_margin():
+    L = np.array(DEPTHS_1_TO_12)
+    costs = np.array([repeat[0] for repeat in noisy_repeats(5 * L**2.0, 1, sigma=0.2, seed=17)])
+
+    fit = fit_scaling(L, costs)
+
+    gain = fit.fits["power"].aic - fit.fits["overhead"].aic
+    assert 0 < gain < AIC_MARGIN
+    assert fit.chosen == "power"
+
+
+@pytest.mark.parametrize(
+    "true_cost",
+    [lambda L: 5 * L**2.0, lambda L: 1e-4 + 1e-5 * L, lambda L: 2.0**L],
+    ids=["power", "linear_with_overhead", "exponential"],
+)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_overhead_never_fits_worse_than_the_power_law_it_nests(true_cost, seed):
+    L = np.array(DEPTHS_1_TO_12)
+    costs = np.array([repeat[0] for repeat in noisy_repeats(true_cost(L), 1, 0.2, seed)])
+
+    fits = fit_scaling(L, costs).fits
+
+    assert fits["overhead"].r_squared_log >= fits["power"].r_squared_log
+
+
 def test_linear_fit_recovers_intercept_and_slope_of_a_linear_cost():
     L = np.array(DEPTHS_1_TO_12)
 
@@ -194,13 +220,24 @@ def test_case_c13_ten_depths_name_the_right_growth_model(true_cost, model, param
     assert fit.fits[model].parameters[parameter] == pytest.approx(value, rel=1e-9)
 
 
+def test_four_depths_over_a_wide_range_are_undecided():
+    L = np.array([1, 2, 4, 8])
+
+    fit = fit_scaling(L, 2.0**L)
+
+    assert fit.chosen == UNDECIDED
+    assert fit.reason.startswith("only 4 usable depths")
+
+
 def test_four_depths_from_8_to_11_are_undecided():
     L = np.arange(8, 12)
 
     assert fit_scaling(L, 2.0**L).chosen == UNDECIDED
 
 
-@pytest.mark.parametrize("true_cost", [lambda L: L**2.0, lambda L: 2.0**L])
+@pytest.mark.parametrize(
+    "true_cost", [lambda L: L**2.0, lambda L: 2.0**L], ids=["L_squared", "two_to_the_L"]
+)
 def test_narrow_depth_range_is_undecided_even_when_aic_would_decide(true_cost):
     L = np.arange(8, 16)
     assert len(L) >= MIN_DISTINCT_DEPTHS and L.max() / L.min() < MIN_DEPTH_RATIO

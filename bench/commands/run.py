@@ -140,7 +140,8 @@ def finish(folder: Path, *, no_report: bool = False) -> int:
     print(results_table(results))
     print()
     print(growth_summary(results, timings))
-    paths = write_scaling_figure(results, folder / "scaling")
+    budget_s = metadata.get("config", {}).get("sweep", {}).get("budget_s")
+    paths = write_scaling_figure(results, folder / "scaling", budget_s=budget_s)
     if not no_report:
         try:
             from bench.report import write_report
