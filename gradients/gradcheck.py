@@ -6,7 +6,8 @@ Two rules that a checker gets wrong in practice:
   fails tiny values that agree to 1e-12 (0 against 1e-12 is 100% off); a purely absolute one
   is meaningless across scales.
 - NaN never passes. ``nan > tol`` is False, so a check written as "no entry exceeds the
-  tolerance" lets NaN through; here an entry passes only if the comparison is True.
+  tolerance" lets NaN through; here an entry passes only if the comparison is True, and
+  only if both sides are finite (an infinite entry has an infinite allowance).
 
 ``kink_crossings`` finds the parameters whose finite-difference stencil crosses a ReLU kink
 (the activation pattern differs between theta - h and theta + h): there a difference quotient
@@ -63,7 +64,10 @@ def compare_gradients(
     flagged = np.zeros(a.size, bool) if flagged is None else np.asarray(flagged, bool).ravel()
 
     difference = np.abs(a - n)
-    within = difference <= atol + rtol * np.maximum(np.abs(a), np.abs(n))  # NaN gives False
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, which fails below as it should
+        within = difference <= atol + rtol * np.maximum(np.abs(a), np.abs(n))  # NaN: False
+    # An infinite entry would pass against an infinite allowance: finite only.
+    within &= np.isfinite(a) & np.isfinite(n)
     failed = ~within & ~flagged
     # Rank NaN differences as the worst of all.
     ranking = np.where(np.isnan(difference), np.inf, difference)

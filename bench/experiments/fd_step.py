@@ -154,13 +154,17 @@ def summary(frame: pd.DataFrame) -> dict:
 def _scheme_summary(rows: pd.DataFrame, scheme: str, eps: float) -> dict:
     sweep = rows[~rows["is_default_step"]]
     finite = sweep[np.isfinite(sweep["error"])]
-    best = finite.loc[finite["error"].idxmin()]
     default = rows[rows["is_default_step"]].iloc[0]
     theory_step = eps ** THEORY_EXPONENT[scheme]
-    ratio = float(best["step"]) / theory_step
+    if finite.empty:
+        best_step = best_error = ratio = float("nan")
+    else:
+        best = finite.loc[finite["error"].idxmin()]
+        best_step, best_error = float(best["step"]), float(best["error"])
+        ratio = best_step / theory_step
     return {
-        "best_step": float(best["step"]),
-        "best_error": float(best["error"]),
+        "best_step": best_step,
+        "best_error": best_error,
         "default_step": float(default["step"]),
         "default_step_error": float(default["error"]),
         "theory_step": theory_step,
