@@ -19,6 +19,7 @@ from bench.check import SEED, digits_shaped_problem
 from bench.timing import single_thread_blas
 from gradients import get_provider
 from gradients.gradcheck import max_relative_difference
+from gradients.providers import forward_multiplications
 
 # (provider, width, depth). Width matters for naive, whose cost grows by the width per layer,
 # and for backprop, whose cost grows with its square; finite differences stay at width 2,
@@ -58,8 +59,10 @@ def blas_threads() -> Iterator[dict[str, int]]:
         yield {name: entry["threads_after"] for name, entry in pinned.items()}
 
 
-@pytest.mark.parametrize(("provider_name", "width", "depth"), CELLS, ids=map(cell_id, CELLS))
-def bench_gradient(benchmark, blas_threads, provider_name, width, depth):
+@pytest.mark.parametrize(
+    ("provider_name", "width", "depth"), CELLS, ids=[cell_id(cell) for cell in CELLS]
+)
+def test_gradient(benchmark, blas_threads, provider_name, width, depth):
     provider = get_provider(provider_name)
     network, loss, inputs, targets = digits_shaped_problem(width, depth)
     predicted = provider.predict_counts(network.layer_sizes, inputs.shape[0])
@@ -97,7 +100,7 @@ def bench_gradient(benchmark, blas_threads, provider_name, width, depth):
 @pytest.mark.parametrize(
     ("width", "depth"), FORWARD_CELLS, ids=[f"w{width}-d{depth}" for width, depth in FORWARD_CELLS]
 )
-def bench_forward(benchmark, blas_threads, width, depth):
+def test_forward_pass(benchmark, blas_threads, width, depth):
     network, _, inputs, _ = digits_shaped_problem(width, depth)
     benchmark.group = "forward"
 
@@ -107,7 +110,7 @@ def bench_forward(benchmark, blas_threads, width, depth):
         provider="forward",
         layer_sizes="-".join(map(str, network.layer_sizes)),
         n_parameters=network.n_parameters,
-        multiplications=network.n_parameters - sum(network.layer_sizes[1:]),
+        multiplications=forward_multiplications(network.layer_sizes, inputs.shape[0]),
         loss_evaluations=0,
         seed=SEED,
         blas_threads=blas_threads,

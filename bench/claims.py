@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -145,6 +146,10 @@ class Evidence:
     quadratic: pd.DataFrame | None = None
     dataset_size: pd.DataFrame | None = None
 
+    @cached_property
+    def sweep(self) -> Sweep:
+        return Sweep(self.results, self.timings)
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -160,16 +165,47 @@ class Estimate:
         return f"{interval_text(self.value, self.interval)}{marked}"
 
 
+class Sweep:
+    """A sweep's results and timings, with each fit the claims need computed once.
+
+    Every growth fit refits its models on a thousand bootstrap resamples, so the claims and
+    the figures share the fits through this object rather than refitting.
+    """
+
+    def __init__(self, results: pd.DataFrame, timings: pd.DataFrame) -> None:
+        self.results = results
+        self.timings = timings
+        self._naive: dict[int, NaiveGrowth | None] = {}
+        self._linear: dict[int, LinearGrowth | None] = {}
+
+    def widths(self, provider: str) -> list[int]:
+        rows = self.results[self.results["provider"] == provider]
+        return sorted(int(width) for width in rows["width"].unique())
+
+    def samples(self, provider: str, width: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        return time_samples(self.results, self.timings, provider, width)
+
+    def naive(self, width: int) -> NaiveGrowth | None:
+        if width not in self._naive:
+            self._naive[width] = naive_growth(self.results, self.timings, width)
+        return self._naive[width]
+
+    def linear(self, width: int) -> LinearGrowth | None:
+        if width not in self._linear:
+            self._linear[width] = linear_growth(self.results, self.timings, width)
+        return self._linear[width]
+
+
 def judge_claims(evidence: Evidence) -> list[Claim]:
     """The seven claims, in order, judged on ``evidence``."""
-    results, timings = evidence.results, evidence.timings
-    exact_difference = exact_disagreement(results, evidence.accuracy_cost)
+    sweep = evidence.sweep
+    exact_difference = exact_disagreement(sweep.results, evidence.accuracy_cost)
     return [
-        claim_naive_exponential(results, timings),
-        claim_backprop_linear(results, timings),
-        claim_million(results, timings),
-        claim_same_gradient(results, evidence.accuracy_cost),
-        claim_finite_differences(results, timings, evidence.fd_steps, exact_difference),
+        claim_naive_exponential(sweep),
+        claim_backprop_linear(sweep),
+        claim_million(sweep),
+        claim_same_gradient(sweep.results, evidence.accuracy_cost),
+        claim_finite_differences(sweep, evidence.fd_steps, exact_difference),
         claim_quadratic(evidence.quadratic),
         claim_dataset_size(evidence.dataset_size),
     ]
@@ -241,19 +277,19 @@ def median_interval(samples: Sequence[float], confidence: float = CONFIDENCE) ->
     )
 
 
-def measured_time(
-    results: pd.DataFrame, timings: pd.DataFrame, provider: str, width: int, depth: int
-) -> Estimate | None:
-    depths, samples = time_samples(results, timings, provider, width)
+def measured_time(sweep: Sweep, provider: str, width: int, depth: int) -> Estimate | None:
+    depths, samples = sweep.samples(provider, width)
     if depth not in depths:
         return None
     sample = samples[list(depths).index(depth)]
     return Estimate(float(np.median(sample)), median_interval(sample), False, MEASURED)
 
 
-def ratio_of(numerator: Estimate, denominator: Estimate) -> Estimate:
+def ratio_of(
+    numerator: Estimate, denominator: Estimate, names: tuple[str, str] = ("naive", "backprop")
+) -> Estimate:
     """Quotient of two independent estimates, its interval from the intervals' far ends."""
-    how = f"naive {numerator.how}, backprop {denominator.how}"
+    how = f"{names[0]} {numerator.how}, {names[1]} {denominator.how}"
     return Estimate(
         numerator.value / denominator.value,
         Interval(
@@ -370,10 +406,9 @@ def judge_naive_width(growth: NaiveGrowth | None, width: int) -> tuple[str, str]
     return HOLDS, f"width {width}: exponential, base interval {consistent} {width}"
 
 
-def claim_naive_exponential(
-    results: pd.DataFrame, timings: pd.DataFrame, widths: Sequence[int] = CLAIM_WIDTHS
-) -> Claim:
-    growths = {width: naive_growth(results, timings, width) for width in widths}
+def claim_naive_exponential(sweep: Sweep, widths: Sequence[int] = CLAIM_WIDTHS) -> Claim:
+    results = sweep.results
+    growths = {width: sweep.naive(width) for width in widths}
     judged = {width: judge_naive_width(growths[width], width) for width in widths}
     verdict = combine(verdict for verdict, _ in judged.values())
     unmeasured = [width for width, growth in growths.items() if growth is None]
@@ -538,11 +573,10 @@ def judge_linear(growth: LinearGrowth) -> tuple[str, str]:
     )
 
 
-def claim_backprop_linear(results: pd.DataFrame, timings: pd.DataFrame) -> Claim:
-    widths = sorted(
-        int(w) for w in results.loc[results["provider"] == "backprop", "width"].unique()
-    )
-    growths = [g for g in (linear_growth(results, timings, w) for w in widths) if g is not None]
+def claim_backprop_linear(sweep: Sweep) -> Claim:
+    results = sweep.results
+    widths = sweep.widths("backprop")
+    growths = [g for g in (sweep.linear(w) for w in widths) if g is not None]
     judged = [judge_linear(growth) for growth in growths]
     verdict = combine(verdict for verdict, _ in judged) if judged else UNDECIDED
 
@@ -636,14 +670,12 @@ def cost_model_check(results: pd.DataFrame) -> tuple[int, int]:
     return len(ok), int(differ.sum())
 
 
-def naive_time_at(
-    results: pd.DataFrame, timings: pd.DataFrame, width: int, depth: int
-) -> Estimate | None:
+def naive_time_at(sweep: Sweep, width: int, depth: int) -> Estimate | None:
     """Naive seconds at ``depth``: measured, or from the (2D + 1) b^D fit, marked extrapolated."""
-    found = measured_time(results, timings, "naive", width, depth)
+    found = measured_time(sweep, "naive", width, depth)
     if found is not None:
         return found
-    growth = naive_growth(results, timings, width)
+    growth = sweep.naive(width)
     if growth is None:
         return None
     prediction = growth.predict_s(depth)
@@ -651,14 +683,12 @@ def naive_time_at(
     return Estimate(prediction.value, prediction.interval, True, how)
 
 
-def backprop_time_at(
-    results: pd.DataFrame, timings: pd.DataFrame, width: int, depth: int
-) -> Estimate | None:
+def backprop_time_at(sweep: Sweep, width: int, depth: int) -> Estimate | None:
     """Backprop seconds at ``depth``: measured, or from the straight line, marked extrapolated."""
-    found = measured_time(results, timings, "backprop", width, depth)
+    found = measured_time(sweep, "backprop", width, depth)
     if found is not None:
         return found
-    growth = linear_growth(results, timings, width)
+    growth = sweep.linear(width)
     if growth is None:
         return None
     center, low, high = (float(v[0]) for v in growth.band([depth]))
@@ -666,11 +696,9 @@ def backprop_time_at(
     return Estimate(center, Interval(low, high, "analytic"), True, how)
 
 
-def time_ratio(
-    results: pd.DataFrame, timings: pd.DataFrame, width: int, depth: int
-) -> Estimate | None:
-    naive = naive_time_at(results, timings, width, depth)
-    backprop = backprop_time_at(results, timings, width, depth)
+def time_ratio(sweep: Sweep, width: int, depth: int) -> Estimate | None:
+    naive = naive_time_at(sweep, width, depth)
+    backprop = backprop_time_at(sweep, width, depth)
     if naive is None or backprop is None:
         return None
     return ratio_of(naive, backprop)
@@ -699,12 +727,9 @@ def reaches(low: float, high: float, level: float = SPEEDUP_LEVEL) -> bool | Non
 
 
 def claim_million(
-    results: pd.DataFrame,
-    timings: pd.DataFrame,
-    *,
-    width: int = HEADLINE_WIDTH,
-    depth: int = TARGET_DEPTH,
+    sweep: Sweep, *, width: int = HEADLINE_WIDTH, depth: int = TARGET_DEPTH
 ) -> Claim:
+    results = sweep.results
     shape = sweep_shape(results)
     n_cells, n_differ = cost_model_check(results)
     naive_count = model_counts("naive", width, depth, *shape)
@@ -713,13 +738,10 @@ def claim_million(
     by_width = {w: count_ratio(w, depth, *shape) for w in MODEL_WIDTHS}
     count_widths = [w for w, ratio in by_width.items() if ratio >= SPEEDUP_LEVEL]
 
-    times = time_ratio(results, timings, width, depth)
+    times = time_ratio(sweep, width, depth)
     time_widths, time_parts = [], {}
-    naive_widths = sorted(
-        int(w) for w in results.loc[results["provider"] == "naive", "width"].unique()
-    )
-    for other in naive_widths:
-        ratio = time_ratio(results, timings, other, depth)
+    for other in sweep.widths("naive"):
+        ratio = time_ratio(sweep, other, depth)
         if ratio is not None:
             time_parts[other] = ratio
             if reaches(ratio.interval.low, ratio.interval.high):
@@ -898,27 +920,25 @@ def fd_count_mismatches(frame: pd.DataFrame) -> tuple[int, list[str]]:
     return checked, mismatches
 
 
-def fd_time_ratios(
-    results: pd.DataFrame, timings: pd.DataFrame, provider: str, width: int
-) -> dict[int, Estimate]:
+def fd_time_ratios(sweep: Sweep, provider: str, width: int) -> dict[int, Estimate]:
     """Seconds of a finite-difference gradient over backprop's, per depth both ran."""
     ratios = {}
-    depths, _ = time_samples(results, timings, provider, width)
+    depths, _ = sweep.samples(provider, width)
     for depth in depths:
-        numerator = measured_time(results, timings, provider, width, int(depth))
-        denominator = measured_time(results, timings, "backprop", width, int(depth))
+        numerator = measured_time(sweep, provider, width, int(depth))
+        denominator = measured_time(sweep, "backprop", width, int(depth))
         if numerator is not None and denominator is not None:
-            ratios[int(depth)] = ratio_of(numerator, denominator)
+            ratios[int(depth)] = ratio_of(numerator, denominator, names=(provider, "backprop"))
     return ratios
 
 
 def claim_finite_differences(
-    results: pd.DataFrame,
-    timings: pd.DataFrame,
+    sweep: Sweep,
     fd_steps: pd.DataFrame | None,
     exact_difference: float | None = None,
     width: int = HEADLINE_WIDTH,
 ) -> Claim:
+    results = sweep.results
     frames = [results] + (
         [] if fd_steps is None else [fd_steps[~fd_steps["provider"].eq("backprop")]]
     )
@@ -929,7 +949,7 @@ def claim_finite_differences(
 
     time_texts, values = [], {"count_cells": checked, "count_mismatches": mismatches}
     for name in FD_LOSS_EVALUATIONS:
-        ratios = fd_time_ratios(results, timings, name, width)
+        ratios = fd_time_ratios(sweep, name, width)
         if not ratios:
             continue
         rows = measured(results, name, width).set_index("depth")

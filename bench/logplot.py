@@ -128,4 +128,6 @@ def _add_note(ax: Axes, text: str, color: str) -> None:
         gid=NOTE_GID,
         va="bottom",
         ha="left",
+        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1},
+        zorder=5,  # above the data, so the note stays legible wherever the points fall
     )

@@ -64,7 +64,7 @@ RESULT_COLUMNS = (
     "provider", "width", "depth", "batch_size", "layer_sizes", "n_parameters", "status",
     "reason", "multiplications", "loss_evaluations", "predicted_multiplications",
     "predicted_s", "median_s", "iqr_s", "min_s", "mean_s", "repeats", "loops",
-    "max_rel_diff", "loss", "seed", "activation", "data",
+    "max_rel_diff", "loss", "seed", "activation", "data", "blas_threads",
 )  # fmt: skip
 TIMING_COLUMNS = ("provider", "width", "depth", "repeat", "time_s")
 FINISHED_STATUSES = ("ok", "skipped", "timed out", "failed")
@@ -230,7 +230,7 @@ def measure_cell(cell: Cell, config: SweepConfig, data: Dataset) -> tuple[dict, 
     provider = get_provider(cell.provider)
     inputs, targets = check_batch(network, loss, *sweep_batch(data, config.batch_size))
 
-    with single_thread_blas():
+    with single_thread_blas() as pinned:
         reference = get_provider("backprop").compute(network, loss, inputs, targets)
         started_s = time.perf_counter()
         evaluation = provider.compute(network, loss, inputs, targets)
@@ -261,6 +261,7 @@ def measure_cell(cell: Cell, config: SweepConfig, data: Dataset) -> tuple[dict, 
         if is_reference
         else max_relative_difference(reference.gradient, evaluation.gradient),
         "loss": evaluation.loss,
+        "blas_threads": max((lib["threads_after"] or 1 for lib in pinned.values()), default=1),
     }
     return row, list(timing.samples_s)
 

@@ -26,20 +26,23 @@ NUMBER_WITH_UNIT = re.compile(
 )
 
 
-def to_decimal(name: str, value: object) -> Decimal:
-    """``value`` as a Decimal: integers exactly, floats through the digits ``repr`` prints."""
+def to_decimal(what: str, value: object) -> Decimal:
+    """``value`` as a Decimal: integers exactly, floats through the digits ``repr`` prints.
+
+    ``what`` names the value in error messages, e.g. "`--tolerance`" or "baseline of a cell".
+    """
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, Integral) and not isinstance(value, bool):
         number = Decimal(int(value))
     elif isinstance(value, Real) and not isinstance(value, bool):
         if not math.isfinite(value):
-            raise ValueError(f"`{name}` must be a finite number, got {value!r}")
+            raise ValueError(f"{what} must be a finite number, got {value!r}")
         number = Decimal(repr(float(value)))
     else:
-        raise TypeError(f"`{name}` must be a number, got {value!r}")
+        raise TypeError(f"{what} must be a number, got {value!r}")
     if not number.is_finite():
-        raise ValueError(f"`{name}` must be a finite number, got {value!r}")
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
     return number
 
 
@@ -63,7 +66,7 @@ def parse_limit(
             )
         number, unit = Decimal(match["number"]), match["unit"].lower()
     else:
-        number, unit = to_decimal(name, threshold), ""
+        number, unit = to_decimal(f"`{name}`", threshold), ""
         if number < 0:
             raise ValueError(f"`{name}` must not be negative, got {threshold!r}")
 

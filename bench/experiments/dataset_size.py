@@ -4,8 +4,9 @@ For: the claim that one SGD update (batch 1) costs the same whatever the data se
 gradient-descent update (the whole data set as its batch) grows linearly with it. Data are
 teacher-student samples, nested (each size is a prefix of the largest); the network is one
 student of fixed shape. Each update -- one backprop call and the parameter step -- is timed
-with ``bench.timing.time_callable`` under single-threaded BLAS, and its multiplications are
-counted. The growth is the slope of log(cost) against log(size): 0 for constant, 1 for linear.
+under single-threaded BLAS (``bench.timing.interleaved``: every size in each round), and its
+multiplications are counted. The growth is the slope of log(cost) against log(size): 0 for
+constant, 1 for linear.
 Not for: how fast training converges (see ``training_curves``), or other providers.
 """
 
@@ -21,7 +22,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from bench.logplot import plot_positive, save_png_and_svg
-from bench.timing import single_thread_blas, time_callable
+from bench.timing import interleaved, single_thread_blas
 from gradients import MLP, get_loss, get_provider
 from gradients.data import teacher_student
 from gradients.validation import check_positive_int
@@ -59,34 +60,44 @@ def run(
     data = teacher_student(sizes[-1], n_inputs, test_fraction=0.0, seed=seed)
     loss = get_loss("mse")
     backprop = get_provider("backprop")
-    layer_sizes = (n_inputs, *[check_positive_int("width", width)] * depth, 1)
+    hidden = [check_positive_int("width", width)] * check_positive_int("depth", depth)
+    layer_sizes = (n_inputs, *hidden, 1)
+
+    updates, counts = {}, {}
+    for n in sizes:
+        X, Y = data.train_inputs[:n], data.train_targets[:n]
+        updates[(SGD, n)] = per_sample_update(backprop, loss, X, Y, layer_sizes, seed)
+        updates[(GD, n)] = full_batch_update(backprop, loss, X, Y, layer_sizes, seed)
+        counts.update({key: updates[key]() for key in ((SGD, n), (GD, n))})
+
+    # Interleaved rounds, so that a slow spell of the machine hits every size alike instead of
+    # bending the curve at whichever sizes happened to be timed during it.
+    with single_thread_blas():
+        timings = interleaved(
+            {f"{method} {n}": update for (method, n), update in updates.items()},
+            rounds=repeats,
+            min_measure_s=min_measure_s,
+        )
 
     rows = []
-    with single_thread_blas():
-        for n in sizes:
-            X, Y = data.train_inputs[:n], data.train_targets[:n]
-            for method, update in (
-                (SGD, per_sample_update(backprop, loss, X, Y, layer_sizes, seed)),
-                (GD, full_batch_update(backprop, loss, X, Y, layer_sizes, seed)),
-            ):
-                counts = update()
-                timing = time_callable(update, repeats=repeats, min_measure_s=min_measure_s)
-                rows.append(
-                    {
-                        "method": method,
-                        "batch_size": 1 if method == SGD else n,
-                        "n_samples": n,
-                        "layer_sizes": "-".join(map(str, layer_sizes)),
-                        "multiplications": counts.multiplications,
-                        "loss_evaluations": counts.loss_evaluations,
-                        "median_s": timing.median_s,
-                        "iqr_s": timing.iqr_s,
-                        "min_s": timing.min_s,
-                        "repeats": timing.n_repeats,
-                        "loops": timing.loops,
-                        "seed": seed,
-                    }
-                )
+    for (method, n), update_counts in counts.items():
+        timing = timings[f"{method} {n}"]
+        rows.append(
+            {
+                "method": method,
+                "batch_size": 1 if method == SGD else n,
+                "n_samples": n,
+                "layer_sizes": "-".join(map(str, layer_sizes)),
+                "multiplications": update_counts.multiplications,
+                "loss_evaluations": update_counts.loss_evaluations,
+                "median_s": timing.median_s,
+                "iqr_s": timing.iqr_s,
+                "min_s": timing.min_s,
+                "repeats": timing.n_repeats,
+                "loops": timing.loops,
+                "seed": seed,
+            }
+        )
     return pd.DataFrame(rows)
 
 
