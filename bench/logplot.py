@@ -62,6 +62,8 @@ def plot_positive(
     left_out = [float(value) for value in x[~drawable]]
 
     kwargs.setdefault("marker", "o")
+    # NOTE: the line joins the points either side of a left-out one; the marker and the note
+    # show the gap. Plotting NaN in its place would break the line there instead.
     lines = ax.plot(x[drawable], y[drawable], **kwargs)
     if left_out:
         label = str(kwargs.get("label", ""))

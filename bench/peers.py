@@ -51,7 +51,12 @@ from gradients.activations import ACTIVATIONS
 from gradients.data import Dataset, load_dataset
 from gradients.gradcheck import compare_gradients, max_relative_difference
 from gradients.providers.peers import PEERS, register_peers
-from gradients.validation import check_batch, check_choice, check_positive_finite, check_positive_int
+from gradients.validation import (
+    check_batch,
+    check_choice,
+    check_positive_finite,
+    check_positive_int,
+)
 
 WIDTHS = (2, 16, 64, 256)
 DEPTHS = (1, 2, 4, 8, 16, 32)
@@ -123,6 +128,7 @@ class PeersConfig:
     min_measure_s: float = 0.002
     budget_s: float = 0.1
     seed: int = 0
+    matmul_sizes: tuple[int, ...] = MATMUL_SIZES
 
     def checked(self) -> PeersConfig:
         """This configuration with every field validated, or a clear error."""
@@ -146,6 +152,8 @@ class PeersConfig:
         check_positive_finite("min_measure_s", self.min_measure_s)
         check_positive_finite("budget_s", self.budget_s)
         check_positive_int("seed", self.seed, minimum=0)
+        for size in self.matmul_sizes:
+            check_positive_int("matmul_sizes", size)
         return self
 
     def to_dict(self) -> dict:
@@ -222,7 +230,9 @@ def load_peers(names: tuple[str, ...]) -> tuple[dict[str, object], dict[str, str
         try:
             available[name] = get_provider(name)
         except Exception as error:  # a broken install of a peer must not stop the others
-            absent[name] = f"{PEERS[name].package} failed to import: {type(error).__name__}: {error}"
+            absent[name] = (
+                f"{PEERS[name].package} failed to import: {type(error).__name__}: {error}"
+            )
     return available, absent
 
 
@@ -252,11 +262,19 @@ def matmul_rates(sizes: tuple[int, ...] = MATMUL_SIZES, repeats: int = 7) -> dic
     rng = np.random.default_rng(0)
     rates = {}
     for n in sizes:
-        A, B = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-        C = np.empty((n, n))
-        timing = time_callable(lambda: np.dot(A, B, out=C), repeats=repeats, min_measure_s=0.02)
+        product = _matmul_call(rng.standard_normal((n, n)), rng.standard_normal((n, n)))
+        timing = time_callable(product, repeats=repeats, min_measure_s=0.02)
         rates[str(n)] = n**3 / timing.median_s
     return rates
+
+
+def _matmul_call(A: np.ndarray, B: np.ndarray) -> Callable[[], object]:
+    C = np.empty((A.shape[0], B.shape[1]))
+
+    def call():
+        return np.dot(A, B, out=C)
+
+    return call
 
 
 # --- One cell ------------------------------------------------------------------------------
@@ -274,7 +292,8 @@ def layer_sizes_for(data: Dataset, cell: Cell) -> tuple[int, ...]:
 
 
 def plan_cells(config: PeersConfig) -> list[Cell]:
-    """Batch by batch, width by width, shallow to deep (the budget needs the depth before)."""
+    """Batch by batch, narrow to wide, shallow to deep: the budget's predictions need the
+    cells before."""
     return [
         Cell(width, depth, batch_size)
         for batch_size in config.batch_sizes
@@ -322,8 +341,8 @@ def check_against_reference(name: str, exact: bool, reference, candidate) -> str
 
 
 def seconds_per_multiplication(previous: dict | None, fallback: float) -> float:
-    """A provider's measured seconds per multiplication at its previous depth, if any."""
-    if previous is None or previous["status"] != "ok":
+    """The larger of ``fallback`` and the seconds per multiplication of a previous cell."""
+    if previous is None:
         return fallback
     return max(fallback, previous["median_s"] / previous["multiplications"])
 
@@ -335,7 +354,11 @@ def run_cell(
     peers: dict[str, object],
     previous: dict[str, dict],
 ) -> CellRun:
-    """Check, then time, every provider of one cell; ``previous`` holds the depth before."""
+    """Check, then time, every provider of one cell.
+
+    ``previous`` holds, per provider, its last cell that ran at this batch size: the same
+    width one depth shallower where there is one, else the deepest of a narrower width.
+    """
     loss = get_loss(data.loss_name)
     network = MLP(layer_sizes_for(data, cell), config.activation, seed=config.seed)
     inputs, targets = check_batch(
@@ -508,13 +531,13 @@ def run_peers(
     cells = plan_cells(config)
     with single_thread_blas() as pinned:
         threads["threadpools"] = pinned
-        rates = matmul_rates()
+        rates = matmul_rates(config.matmul_sizes)
         overhead_s = loop_overhead_s()
-        previous: dict[tuple[int, int], dict[str, dict]] = {}
+        previous: dict[int, dict[str, dict]] = {}
         for index, cell in enumerate(cells):
-            line = (cell.batch_size, cell.width)
-            run = run_cell(cell, config, data, peers, previous.get(line, {}))
-            previous[line] = {row["provider"]: row for row in run.rows}
+            last_ok = previous.setdefault(cell.batch_size, {})
+            run = run_cell(cell, config, data, peers, last_ok)
+            last_ok.update({row["provider"]: row for row in run.rows if row["status"] == "ok"})
             rows.extend(run.rows)
             samples.extend(run.samples)
             write_csv_atomic(folder / "results.csv", results_frame(rows))
@@ -590,7 +613,10 @@ def naive_per_multiplication(results: pd.DataFrame) -> pd.DataFrame:
         suffixes=("_naive", "_backprop"),
     )
     table = table.rename(
-        columns={"s_per_multiplication_naive": "naive", "s_per_multiplication_backprop": "backprop"}
+        columns={
+            "s_per_multiplication_naive": "naive",
+            "s_per_multiplication_backprop": "backprop",
+        }
     )
     table["ratio"] = table["naive"] / table["backprop"]
     return table.sort_values(["batch_size", "width"]).reset_index(drop=True)
@@ -636,9 +662,7 @@ def summarise(results: pd.DataFrame, metadata: dict) -> dict:
             heavy["gradient_over_loss_only"], GRADIENT_OVER_LOSS_LIMIT
         ),
         "naive_per_multiplication": _verdict(naive["ratio"], NAIVE_PER_MULTIPLICATION_LIMIT),
-        "loop_overhead_fraction": _verdict(
-            overhead_s / measured_s, LOOP_OVERHEAD_FRACTION_LIMIT
-        ),
+        "loop_overhead_fraction": _verdict(overhead_s / measured_s, LOOP_OVERHEAD_FRACTION_LIMIT),
     }
     gradient_over_loss = ok.pivot_table(
         index=["batch_size", "width", "depth"],
@@ -684,7 +708,8 @@ def _verdict_text(verdict: dict, at_most: bool = True) -> str:
         return "not measured"
     sign = "<=" if at_most else ">="
     state = "met" if verdict["met"] else "MISSED"
-    return f"{state}: worst {verdict['worst']:.3g} ({sign} {verdict['limit']:g} over {verdict['cells']} cells)"
+    worst, limit, cells = verdict["worst"], verdict["limit"], verdict["cells"]
+    return f"{state}: worst {worst:.3g} ({sign} {limit:g} over {cells} cells)"
 
 
 def summary_markdown(summary: dict, metadata: dict) -> str:
@@ -693,8 +718,8 @@ def summary_markdown(summary: dict, metadata: dict) -> str:
     threads = metadata["threads"]
     versions = ", ".join(f"{name} {version}" for name, version in peers["versions"].items())
     pools = ", ".join(
-        f"{info.get('internal_api')} {info.get('version') or ''} ({info.get('threads_after')} thread)"
-        for info in threads.get("threadpools", {}).values()
+        f"{name} {info.get('version') or ''} ({info.get('threads_after')} thread)"
+        for name, info in threads.get("threadpools", {}).items()
     )
     torch_threads = threads.get("torch", {})
     peak = summary["matmul_peak_multiplications_per_s"]
@@ -743,7 +768,8 @@ def summary_markdown(summary: dict, metadata: dict) -> str:
     lines += [
         "## Targets",
         "",
-        f"1. batch 1, backprop / fastest peer: {_verdict_text(targets['batch_1_vs_fastest_peer'])}",
+        f"1. batch 1, backprop / fastest peer: "
+        f"{_verdict_text(targets['batch_1_vs_fastest_peer'])}",
         f"2. batch 256, backprop / fastest peer: "
         f"{_verdict_text(targets['batch_256_vs_fastest_peer'])}; width 256 fraction of the "
         f"matmul rate: {_verdict_text(targets['width_256_matmul_fraction'], at_most=False)}",

@@ -11,7 +11,10 @@ returns a ``History`` and calls ``callback`` after every epoch.
 
 Training stops early, and says why, when the loss or the gradient stops being finite or the
 loss climbs to ``divergence_factor`` times the best loss seen: a learning rate too large for
-the curvature makes the iterates grow geometrically (on x^2, any rate above 1).
+the curvature makes the iterates grow geometrically (on x^2, any rate above 1). The loss
+watched is a moving average over up to ``DIVERGENCE_WINDOW`` updates (at most one epoch),
+because one sample's loss may be a million times another's while training goes well; with
+the full batch it is the loss itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from gradients.objectives import Objective
 from gradients.validation import check_positive_finite, check_positive_int
 
 DEFAULT_DIVERGENCE_FACTOR = 1e6
+DIVERGENCE_WINDOW = 100
 
 
 @dataclass
@@ -84,7 +88,8 @@ def train(
 
     rng = np.random.default_rng(seed)
     history = History()
-    best_loss = math.inf
+    smoothing = 1.0 / min(DIVERGENCE_WINDOW, math.ceil(n_samples / batch_size))
+    smoothed_loss, best_loss = math.nan, math.inf
     start_s = time.perf_counter()
     for epoch in range(epochs):
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
@@ -95,7 +100,11 @@ def train(
             history.counts.add(evaluation.counts)
             update = history.n_updates + 1
 
-            reason = _divergence_reason(evaluation, best_loss, divergence_factor)
+            if math.isnan(smoothed_loss):
+                smoothed_loss = evaluation.loss
+            else:
+                smoothed_loss += smoothing * (evaluation.loss - smoothed_loss)
+            reason = _divergence_reason(evaluation, smoothed_loss, best_loss, divergence_factor)
             if reason is not None:
                 history.divergence = Divergence(update, reason)
                 return history
@@ -103,7 +112,7 @@ def train(
             objective.parameters -= learning_rate * evaluation.gradient
             history.update_losses.append(evaluation.loss)
             history.update_elapsed_s.append(time.perf_counter() - start_s)
-            best_loss = min(best_loss, evaluation.loss)
+            best_loss = min(best_loss, smoothed_loss)
             epoch_loss_sum += evaluation.loss * indices.size
 
         history.epoch_losses.append(epoch_loss_sum / n_samples)
@@ -113,11 +122,13 @@ def train(
     return history
 
 
-def _divergence_reason(evaluation, best_loss: float, factor: float | None) -> str | None:
+def _divergence_reason(
+    evaluation, smoothed_loss: float, best_loss: float, factor: float | None
+) -> str | None:
     if not math.isfinite(evaluation.loss):
         return f"the loss is {evaluation.loss}"
     if not np.all(np.isfinite(evaluation.gradient)):
         return "the gradient has NaN or infinite entries"
-    if factor is not None and best_loss > 0 and evaluation.loss > factor * best_loss:
-        return f"the loss {evaluation.loss:.4g} exceeds {factor:g} times its best {best_loss:.4g}"
+    if factor is not None and best_loss > 0 and smoothed_loss > factor * best_loss:
+        return f"the loss {smoothed_loss:.4g} exceeds {factor:g} times its best {best_loss:.4g}"
     return None

@@ -358,3 +358,25 @@ def test_learning_rate_must_be_a_number():
 def test_other_bad_arguments_are_refused_naming_them(options, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
         train(Quadratic(1.0), learning_rate=0.1, **options)
+
+
+class _AlternatingLosses:
+    """Per-sample losses of 1e-8 and 1 in turn with zero gradient: noisy, never diverging."""
+
+    n_samples = 200
+
+    def __init__(self):
+        self.parameters = np.zeros(1)
+
+    def loss_and_gradient(self, indices):
+        from gradients.providers.base import Evaluation
+
+        loss = 1e-8 if indices[0] % 2 == 0 else 1.0
+        return Evaluation(loss, np.zeros(1))
+
+
+def test_per_sample_losses_a_millionfold_apart_are_not_taken_for_divergence():
+    history = train(_AlternatingLosses(), learning_rate=0.1, epochs=3, shuffle=False)
+
+    assert history.divergence is None
+    assert history.n_updates == 600

@@ -19,12 +19,11 @@ from autograd.scipy.special import logsumexp
 
 from gradients.losses import Loss
 from gradients.network import MLP
-from gradients.providers.base import Evaluation
 from gradients.providers.peers import (
     PeerProvider,
     PreparedPeer,
     check_peer_support,
-    flat_gradient,
+    peer_evaluation,
 )
 
 ACTIVATIONS = {
@@ -81,8 +80,8 @@ class HipsAutograd(PeerProvider):
         def loss_only():
             return f(layers, inputs, targets)
 
-        def evaluation(result) -> Evaluation:
+        def evaluation(result):
             value, layer_gradients = result
-            return Evaluation(float(value), flat_gradient(network, layer_gradients))
+            return peer_evaluation(network, value, layer_gradients)
 
         return PreparedPeer(gradient, loss_only, evaluation)

@@ -21,12 +21,11 @@ import numpy as np
 
 from gradients.losses import Loss
 from gradients.network import MLP
-from gradients.providers.base import Evaluation
 from gradients.providers.peers import (
     PeerProvider,
     PreparedPeer,
     check_peer_support,
-    flat_gradient,
+    peer_evaluation,
 )
 
 ACTIVATIONS = {"tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu}
@@ -82,7 +81,9 @@ class JaxJit(PeerProvider):
         self, network: MLP, loss: Loss, inputs: np.ndarray, targets: np.ndarray
     ) -> PreparedPeer:
         value_and_gradient, loss_function = self.functions(network, loss)
-        layers = [(jnp.asarray(W), jnp.asarray(b)) for W, b in zip(network.weights, network.biases)]
+        layers = [
+            (jnp.asarray(W), jnp.asarray(b)) for W, b in zip(network.weights, network.biases)
+        ]
         X, Y = jnp.asarray(inputs), jnp.asarray(targets)
 
         def gradient():
@@ -91,8 +92,8 @@ class JaxJit(PeerProvider):
         def loss_only():
             return jax.block_until_ready(loss_function(layers, X, Y))
 
-        def evaluation(result) -> Evaluation:
+        def evaluation(result):
             value, layer_gradients = result
-            return Evaluation(float(value), flat_gradient(network, layer_gradients))
+            return peer_evaluation(network, value, layer_gradients)
 
         return PreparedPeer(gradient, loss_only, evaluation)

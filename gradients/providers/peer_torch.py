@@ -27,7 +27,7 @@ from gradients.providers.peers import (
     PeerProvider,
     PreparedPeer,
     check_peer_support,
-    flat_gradient,
+    peer_evaluation,
 )
 
 ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
@@ -85,7 +85,7 @@ class TorchPeer(PeerProvider):
         def to_evaluation(result) -> Evaluation:
             value, gradients = result
             layers = as_layers(network, [g.numpy() for g in gradients])
-            return Evaluation(float(value.detach()), flat_gradient(network, layers))
+            return peer_evaluation(network, float(value.detach()), layers)
 
         return to_evaluation
 

@@ -86,7 +86,7 @@ class PeerProvider(Provider):
     def predict_counts(
         self, layer_sizes: tuple[int, ...], batch_size: int, *, bias: bool = True
     ) -> OpCounts:
-        return OpCounts(multiplications=0, loss_evaluations=1)
+        return uncounted()
 
     def describe(self) -> dict[str, object]:
         return {"provider": self.name, "package": self.package, "counted": self.counted}
@@ -117,11 +117,28 @@ def flat_gradient(network: MLP, layer_gradients: Sequence[tuple[object, object]]
     return gradient
 
 
+def package_found(package: str) -> bool:
+    """Whether ``package`` can be imported here, found without importing it."""
+    return importlib.util.find_spec(package) is not None
+
+
+def peer_evaluation(
+    network: MLP, value: float, layer_gradients: Sequence[tuple[object, object]]
+) -> Evaluation:
+    """A peer's loss and per-layer gradient in our layout, with the counts it is known for."""
+    return Evaluation(float(value), flat_gradient(network, layer_gradients), uncounted())
+
+
+def uncounted() -> OpCounts:
+    """One loss evaluation, made by construction; 0 multiplications, because none were counted."""
+    return OpCounts(multiplications=0, loss_evaluations=1)
+
+
 def absence_reason(name: str) -> str | None:
     """Why the peer ``name`` cannot be registered here, or None when its package is found."""
     spec = PEERS[name]
     try:
-        found = importlib.util.find_spec(spec.package) is not None
+        found = package_found(spec.package)
     except (ImportError, ValueError) as error:
         return f"package {spec.package} cannot be looked up: {error}"
     return None if found else f"package {spec.package} is not installed"
@@ -138,9 +155,12 @@ def peer_factory(spec: PeerSpec) -> Callable[..., Provider]:
 
 
 def register_peers() -> dict[str, str | None]:
-    """Register every peer whose package is found; map each peer to its absence reason."""
+    """Register every peer whose package is found; map each peer to its absence reason.
+
+    Calling it again registers the same factories again, so any caller may make sure.
+    """
     reasons = {name: absence_reason(name) for name in PEERS}
     for name, reason in reasons.items():
         if reason is None:
-            register_provider(name, peer_factory(PEERS[name]))
+            register_provider(name, peer_factory(PEERS[name]), replace=True)
     return reasons
