@@ -12,7 +12,7 @@ returns a ``History`` and calls ``callback`` after every epoch.
 Training stops early, and says why, when the loss or the gradient stops being finite or the
 loss climbs to ``divergence_factor`` times the best loss seen: a learning rate too large for
 the curvature makes the iterates grow geometrically (on x^2, any rate above 1). The loss
-watched is a moving average over up to ``DIVERGENCE_WINDOW`` updates (at most one epoch),
+watched is the mean over the last ``DIVERGENCE_WINDOW`` updates (at most one epoch),
 because one sample's loss may be a million times another's while training goes well; with
 the full batch it is the loss itself.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,8 +89,10 @@ def train(
 
     rng = np.random.default_rng(seed)
     history = History()
-    smoothing = 1.0 / min(DIVERGENCE_WINDOW, math.ceil(n_samples / batch_size))
-    smoothed_loss, best_loss = math.nan, math.inf
+    recent_losses: deque[float] = deque(
+        maxlen=min(DIVERGENCE_WINDOW, math.ceil(n_samples / batch_size))
+    )
+    best_loss = math.inf
     start_s = time.perf_counter()
     for epoch in range(epochs):
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
@@ -100,10 +103,10 @@ def train(
             history.counts.add(evaluation.counts)
             update = history.n_updates + 1
 
-            if math.isnan(smoothed_loss):
-                smoothed_loss = evaluation.loss
-            else:
-                smoothed_loss += smoothing * (evaluation.loss - smoothed_loss)
+            recent_losses.append(evaluation.loss)
+            # Judged only over a full window: the mean of a few samples says too little.
+            full = len(recent_losses) == recent_losses.maxlen
+            smoothed_loss = sum(recent_losses) / len(recent_losses) if full else math.nan
             reason = _divergence_reason(evaluation, smoothed_loss, best_loss, divergence_factor)
             if reason is not None:
                 history.divergence = Divergence(update, reason)
@@ -112,7 +115,8 @@ def train(
             objective.parameters -= learning_rate * evaluation.gradient
             history.update_losses.append(evaluation.loss)
             history.update_elapsed_s.append(time.perf_counter() - start_s)
-            best_loss = min(best_loss, smoothed_loss)
+            if full:
+                best_loss = min(best_loss, smoothed_loss)
             epoch_loss_sum += evaluation.loss * indices.size
 
         history.epoch_losses.append(epoch_loss_sum / n_samples)
@@ -129,6 +133,6 @@ def _divergence_reason(
         return f"the loss is {evaluation.loss}"
     if not np.all(np.isfinite(evaluation.gradient)):
         return "the gradient has NaN or infinite entries"
-    if factor is not None and best_loss > 0 and smoothed_loss > factor * best_loss:
+    if factor is not None and 0 < best_loss and smoothed_loss > factor * best_loss:
         return f"the loss {smoothed_loss:.4g} exceeds {factor:g} times its best {best_loss:.4g}"
     return None

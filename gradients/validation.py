@@ -11,6 +11,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from gradients.losses import Loss
+
 SUPPORTED_DTYPES = ("float64", "float32")
 
 
@@ -61,9 +63,13 @@ def check_dtype(dtype: object) -> type:
 
 
 def check_finite_array(name: str, values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values)
-    if not np.issubdtype(values.dtype, np.number):
-        raise TypeError(f"`{name}` must be numeric, got dtype {values.dtype}")
+    try:
+        values = np.asarray(values)
+    except ValueError as error:  # ragged nested lists
+        raise TypeError(f"`{name}` must be a numeric array, got {error}") from None
+    real = np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
+    if not real:
+        raise TypeError(f"`{name}` must be a real-valued numeric array, got dtype {values.dtype}")
     if not np.all(np.isfinite(values)):
         bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
         raise ValueError(f"`{name}` must be finite, got {bad} NaN or infinite values")
@@ -85,10 +91,16 @@ def check_inputs(inputs: np.ndarray, n_inputs: int) -> np.ndarray:
 def check_batch(network, loss, inputs: np.ndarray, targets: np.ndarray):
     """Inputs and targets that fit ``network`` and ``loss``, in the network's dtype.
 
-    Only shapes, dtypes and target ranges are checked here, because this runs inside every
-    timed gradient call; finiteness of a whole data set is checked once, where data enters.
+    This runs once per checked gradient call, never inside a timed loop (those call
+    ``Provider.compute``), so checking every input for NaN costs less than one forward pass.
     """
-    inputs = np.asarray(inputs, dtype=network.dtype)
+    from gradients.network import MLP  # here, because the network module imports this one
+
+    if not isinstance(network, MLP):
+        raise TypeError(f"`network` must be an MLP, got {type(network).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"`loss` must be a Loss (see get_loss), got {loss!r}")
+    inputs = check_finite_array("inputs", inputs).astype(network.dtype, copy=False)
     n_inputs = network.layer_sizes[0]
     if inputs.ndim != 2 or inputs.shape[1] != n_inputs or inputs.shape[0] < 1:
         raise ValueError(

@@ -121,17 +121,12 @@ def run(
                 data.train_targets,
                 record_at=record_points(n_updates),
             )
-            # NOTE: the loop's default divergence rule compares each minibatch loss with the
-            # best single minibatch loss, so per-sample SGD on the digits "diverges" once one
-            # sample's loss has reached ~1e-6 and another's is ~1: only non-finite losses stop
-            # these runs. Comparing epoch losses (or a running mean) in gradients.sgd would fix it.
             history = train(
                 objective,
                 learning_rate=regime.learning_rate,
                 epochs=regime.epochs,
                 batch_size=batch_size,
                 seed=seed,
-                divergence_factor=None,
             )
             if history.divergence is None:
                 objective.record()  # the loss after the last update
