@@ -6,8 +6,9 @@ Four layers, from exact to noisy, each immune to what makes the next one flaky:
 1. Work: counted multiplications and loss evaluations of every cell equal the baseline's.
 2. Shape: growth with depth fitted on counts and on times stays within stated bounds; a
    uniformly slower machine shifts every time by one factor, which leaves these unchanged.
-3. Time: each cell's median gradient time over the forward pass timed with it, against the
-   baseline's ratio under a tolerant factor; a flagged cell is measured again before it fails.
+3. Time: each cell's gradient time over the time of its forward pass, timed in interleaved
+   rounds, against the baseline's ratio under a tolerant factor; a flagged cell is measured
+   again before it fails.
 4. Instructions: executed instructions per gradient under valgrind's callgrind, where valgrind
    is installed, against a tight tolerance.
 
@@ -43,7 +44,7 @@ from bench.fits import fit_scaling
 from bench.metadata import COMPARED_FIELDS, blas_summary, run_metadata
 from bench.metadata import field as metadata_field
 from bench.timing import interleaved, single_thread_blas
-from gradients import MLP, get_loss, get_provider, provider_names
+from gradients import MLP, Loss, get_loss, get_provider, provider_names
 
 BASELINE_FORMAT = "gradscale-check-baseline/1"
 REPORT_FORMAT = "gradscale-check-report/1"
@@ -85,17 +86,28 @@ OTHER_FULL_DEPTHS = (1, 2, 3, 4, 5, 6)
 
 # Rounds of interleaved samples per cell, each sample at least MIN_MEASURE_S long (many
 # calls of a fast gradient), so one sample holds thousands of clock ticks and the median of
-# the rounds is steady. A flagged cell is measured again with REMEASURE_ROUNDS.
+# the rounds is steady. The baseline, measured once and compared with many times, gets
+# BASELINE_ROUNDS. A flagged cell is measured again with REMEASURE_ROUNDS, up to
+# REMEASURE_ATTEMPTS times, and fails only if every measurement exceeds the tolerance: on this
+# machine bursts of load from other jobs slowed one cell's gradient, not its forward pass, by
+# 2.5 times for seconds on end, through one re-measurement.
 ROUNDS = 15
+BASELINE_ROUNDS = 45
 REMEASURE_ROUNDS = 45
+REMEASURE_ATTEMPTS = 2
 MIN_MEASURE_S = 0.005
 
-# Layer 3's default factor on (gradient time / forward time) against the baseline's.
-# NOTE: placeholder until the spread of five clean runs is measured.
+# Layer 3's default factor on (gradient time / forward time) against the baseline's. Five
+# `check --quick` runs against the committed baseline, on this 2-core machine while other jobs
+# kept the load average at 3.1 to 4.1, gave now / baseline ratios over the 21 cells from 0.76
+# to 1.34 (median 0.99, 95th percentile 1.19); one cell was flagged and passed when measured
+# again. 1.5 stays clear of the worst of them, and a provider doing twice the work (ratio 2)
+# still fails.
 DEFAULT_TOLERANCE = "1.5x"
 DEFAULT_INSTRUCTION_TOLERANCE = "5%"
 
-# Layer 4: small cells, since Python under callgrind runs about 50 times slower. Each is run
+# Layer 4: small cells, since Python under callgrind runs about 40 times slower (one run of
+# start-up and 120 backprop gradients: 0.26 s natively, 11 s under callgrind). Each cell is run
 # twice, with two repeat counts; the difference cancels the start-up of Python and numpy.
 INSTRUCTION_CELLS = (("backprop", WIDTH, 2), ("naive", WIDTH, 2))
 INSTRUCTION_REPEATS = (20, 120)
@@ -122,16 +134,18 @@ for _ in range(int(sys.argv[2])):
 # measured 1.997 over depths 1..6 at w = 2. Anything outside +-5% of w is another algorithm.
 NAIVE_PATH_GROWTH_BOUNDS = (0.95 * WIDTH, 1.05 * WIDTH)
 # Naive's time grows by less than w at these depths (Python overhead per row of paths), by an
-# amount that depends on the balance of interpreter and arithmetic, not on the clock speed.
-# NOTE: +-25% from the design; to be checked against the spread of five clean runs.
+# amount that depends on the balance of interpreter and arithmetic, not on the clock speed:
+# measured 1.28 to 1.52 per layer, now / baseline 0.95 to 1.12 over the five runs of the
+# layer-3 tolerance.
+# +-25% leaves room for another machine's balance of interpreter and BLAS.
 NAIVE_TIME_GROWTH_TOLERANCE = Decimal("0.25")
 # Backprop: one forward and one backward pass, each linear in depth, so the exponent k of the
 # overhead model c0 + c1 L^k on exact counts is 1 (measured 1.000) and the power-law exponent
-# of the times, which include a constant overhead, is below 1 (measured 0.25).
+# of the times, which include a constant overhead, is below 1 (measured 0.38 to 0.60).
 BACKPROP_COUNT_EXPONENT_MAX = 1.05
 BACKPROP_TIME_EXPONENT_MAX = 1.05
 # Finite differences: (parameters + 1) or 2 x parameters forward passes, both factors linear
-# in depth, so at most quadratic (measured: 1.08 on counts, 0.45 on times).
+# in depth, so at most quadratic (measured: 1.08 on counts, 0.18 to 0.90 on times).
 FINITE_DIFFERENCES_EXPONENT_MAX = 2.05
 
 OK = "ok"
@@ -305,7 +319,7 @@ def grid_depths(provider: str, quick: bool) -> tuple[int, ...]:
     return table.get(provider, other)
 
 
-def digits_shaped_problem(width: int, depth: int):
+def digits_shaped_problem(width: int, depth: int) -> tuple[MLP, Loss, np.ndarray, np.ndarray]:
     """(network, loss, inputs, targets) of one cell: 64 inputs in [0, 1), 10 classes."""
     layer_sizes = (N_INPUTS, *([width] * depth), N_CLASSES)
     network = MLP(layer_sizes, ACTIVATION, seed=SEED)
@@ -329,6 +343,8 @@ def measure_cell(provider_name: str, width: int, depth: int, *, rounds: int) -> 
     network, loss, inputs, targets = digits_shaped_problem(width, depth)
     evaluation = provider.loss_and_gradient(network, loss, inputs, targets)
 
+    # NOTE: wall-clock samples; time spent descheduled on an oversubscribed machine still lands
+    # in them. A CPU-time clock (time.thread_time) as an option of bench.timing would remove it.
     timings = interleaved(
         {
             "gradient": lambda: provider.compute(network, loss, inputs, targets),
@@ -401,12 +417,12 @@ def count_instructions(
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        # The project's own library, also where it is not installed.
         "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+            filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")])
         ),
     }
 
-    totals = []
     with tempfile.TemporaryDirectory() as folder:
         cell_file = Path(folder) / "cell.npz"
         np.savez(
@@ -419,31 +435,43 @@ def count_instructions(
             inputs=inputs,
             targets=targets,
         )
-        for repeats in repeat_counts:
-            command = [
-                valgrind,
-                "--tool=callgrind",
-                f"--callgrind-out-file={os.devnull}",
-                sys.executable,
-                "-c",
-                INSTRUCTION_SCRIPT,
-                str(cell_file),
-                str(repeats),
-            ]
-            completed = subprocess.run(
-                command,
+        # The two runs are independent and each single-threaded: run them side by side.
+        runs = [
+            subprocess.Popen(
+                [
+                    valgrind,
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={os.devnull}",
+                    sys.executable,
+                    "-c",
+                    INSTRUCTION_SCRIPT,
+                    str(cell_file),
+                    str(repeats),
+                ],
                 env=environment,
-                capture_output=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=VALGRIND_TIMEOUT_S,
             )
-            if completed.returncode != 0:
-                last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-                raise RuntimeError(
-                    f"valgrind failed on {cell_name(provider, width, depth)} with exit code "
-                    f"{completed.returncode}: {last_line}"
-                )
-            totals.append(collected_instructions(completed.stderr))
+            for repeats in repeat_counts
+        ]
+        try:
+            outputs = [run.communicate(timeout=VALGRIND_TIMEOUT_S)[1] for run in runs]
+        except BaseException:
+            for run in runs:
+                run.kill()
+                run.wait()
+            raise
+
+    totals = []
+    for run, output in zip(runs, outputs, strict=True):
+        if run.returncode != 0:
+            last_line = (output.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(
+                f"valgrind failed on {cell_name(provider, width, depth)} with exit code "
+                f"{run.returncode}: {last_line}"
+            )
+        totals.append(collected_instructions(output))
 
     return InstructionCount(
         provider=provider,
@@ -518,6 +546,7 @@ def grid_config() -> dict:
         "seed": SEED,
         "batch_size": BATCH_SIZE,
         "rounds": ROUNDS,
+        "baseline_rounds": BASELINE_ROUNDS,
         "min_measure_s": MIN_MEASURE_S,
     }
 
@@ -619,7 +648,8 @@ def compare_work(baseline: Baseline, measurements: Sequence[Measurement]) -> lis
                 rows.append(Row("work", now.cell, metric, None, value, None, NEW))
                 continue
             expected = getattr(before, metric)
-            ratio = float(thresholds.ratio(expected, value, cell=now.cell))
+            # Equality needs no ratio; a count of zero (a provider of one's own) has none.
+            ratio = float(thresholds.ratio(expected, value, cell=now.cell)) if expected else None
             verdict = OK if value == expected else FAIL
             rows.append(Row("work", now.cell, metric, expected, value, ratio, verdict))
     return rows
@@ -701,7 +731,8 @@ def compare_shape(baseline: Baseline, measurements: Sequence[Measurement]) -> li
     rows = []
     for provider, rules in SHAPE_RULES.items():
         now = {m.depth: m for m in measurements if m.provider == provider and m.width == WIDTH}
-        before = {depth: m for (width, depth), m in baseline.cells.get(provider, {}).items()}
+        cells = baseline.cells.get(provider, {}).items()
+        before = {depth: m for (width, depth), m in cells if width == WIDTH}
         depths = sorted(now.keys() & before.keys()) or sorted(now)
         if len(depths) < 4:  # the overhead model has three parameters
             continue
@@ -741,7 +772,8 @@ def compare_time(
 ) -> tuple[list[Row], list[Measurement]]:
     """Layer 3: time / forward time against the baseline's; flagged cells measured again.
 
-    Returns the rows and the measurements as they stand after any re-measurement.
+    A flagged cell keeps the smallest ratio of its measurements, so that it fails only when
+    the slowdown is there every time. Returns the rows and the measurements kept.
     """
     rows, final = [], []
     metric = "time / forward"
@@ -752,8 +784,11 @@ def compare_time(
             final.append(now)
             continue
         suffix = ""
-        if thresholds.exceeds(before.time_ratio, now.time_ratio, tolerance, cell=now.cell):
-            now, suffix = remeasure(now), REMEASURED
+        for _ in range(REMEASURE_ATTEMPTS):
+            if not thresholds.exceeds(before.time_ratio, now.time_ratio, tolerance, cell=now.cell):
+                break
+            again, suffix = remeasure(now), REMEASURED
+            now = min(now, again, key=lambda measurement: measurement.time_ratio)
         final.append(now)
         ratio = thresholds.ratio(before.time_ratio, now.time_ratio, cell=now.cell)
         if ratio > tolerance:
@@ -836,7 +871,10 @@ def run_check(
     baseline = None if options.update_baseline else load_baseline(options.baseline)
 
     notices: list[str] = []
-    measurements = measure_grid(options.providers, quick=options.quick, on_cell=on_cell)
+    rounds = BASELINE_ROUNDS if options.update_baseline else ROUNDS
+    measurements = measure_grid(
+        options.providers, quick=options.quick, rounds=rounds, on_cell=on_cell
+    )
     instruction_counts, instruction_failures = [], []
     if options.count_instructions:
         instruction_counts, instruction_failures = measure_instructions(options.providers, notices)
@@ -872,7 +910,15 @@ def run_check(
     n_remeasured = sum(row.verdict.endswith(REMEASURED) for row in time_rows)
     if n_remeasured:
         notices.append(
-            f"time: {n_remeasured} flagged cells re-measured with {REMEASURE_ROUNDS} rounds"
+            f"time: {n_remeasured} flagged cells re-measured (up to {REMEASURE_ATTEMPTS} times, "
+            f"{REMEASURE_ROUNDS} rounds each)"
+        )
+    n_faster = sum(row.verdict.startswith(FASTER) for row in time_rows)
+    if n_faster:
+        # A stale baseline would let the provider slow down again unnoticed.
+        notices.append(
+            f"time: {n_faster} cells faster than the baseline beyond the tolerance; record the "
+            "gain with `gradscale check --update-baseline`"
         )
     rows = (
         compare_machines(baseline.metadata, metadata)

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from bench.claims import (
     CONFIDENCE,
+    HEADLINE_WIDTH,
     SAME_GRADIENT_TOLERANCE,
     SPEEDUP_LEVEL,
     TARGET_DEPTH,
@@ -90,16 +91,21 @@ def _draw_curve(ax: Axes, grid, center, low, high, extrapolated, colour: str, la
 
 
 def _time_curve(ax: Axes, sweep: Sweep, provider: str, width: int, colour: str) -> None:
-    """The curve behind the claims: naive (2D+1) b^D, backprop a + b D, others' best model."""
+    """The curve behind the claims: naive time from its counts, backprop a + b D, others' best."""
     if provider == "naive" and (growth := sweep.naive(width)) is not None:
-        last = max(growth.window[-1], TARGET_DEPTH)
-        grid = np.arange(growth.window[0], last + CURVE_STEP / 2, CURVE_STEP)
-        predictions = [growth.predict_s(float(depth)) for depth in grid]
+        # The counts exist at integer depths only, so the curve joins integer depths; it is
+        # carried on to the target depth only at the width claim 3 is quoted at.
+        last = max(growth.depths[-1], TARGET_DEPTH if width == HEADLINE_WIDTH else 0)
+        grid = np.arange(growth.depths[0], last + 1)
+        predictions = [growth.predict_s(int(depth)) for depth in grid]
         center = np.array([p.value for p in predictions])
         low = np.array([p.interval.low for p in predictions])
         high = np.array([p.interval.high for p in predictions])
-        label = f"fit (2D+1) a b^D, width {width}: b = {growth.time_base[0]:.3g}"
-        _draw_curve(ax, grid, center, low, high, grid > growth.window[-1], colour, label)
+        rate_ns = growth.rate.seconds_per_multiplication * 1e9
+        label = (
+            f"fit {growth.rate.formula}, width {width}: s = {rate_ns:.2g} ns per multiplication"
+        )
+        _draw_curve(ax, grid, center, low, high, grid > growth.depths[-1], colour, label)
         return
     if provider == "backprop" and (line := sweep.linear(width)) is not None:
         grid = np.arange(line.depths[0], line.depths[-1] + CURVE_STEP / 2, CURVE_STEP)
@@ -122,7 +128,7 @@ def _time_curve(ax: Axes, sweep: Sweep, provider: str, width: int, colour: str) 
 
 def depth_figure(sweep: Sweep) -> Figure:
     """Time and counted multiplications against depth per provider, with the claims' fits."""
-    figure = Figure(figsize=(13, 5.8), layout="constrained")
+    figure = Figure(figsize=(13, 8), layout="constrained")
     time_ax, count_ax = figure.subplots(1, 2, sharex=True)
     results = sweep.results
     several_widths = results["width"].nunique() > 1
@@ -141,7 +147,8 @@ def depth_figure(sweep: Sweep) -> Figure:
 
         plot_positive(count_ax, ok["depth"], ok["multiplications"], x_name="depth",
                       linestyle="none", label=f"{name}, counted", **style)  # fmt: skip
-        count_ax.plot(line["depth"], line["predicted_multiplications"], color=style["color"],
+        shown = line[line["depth"] <= max(TARGET_DEPTH, ok["depth"].max())]
+        count_ax.plot(shown["depth"], shown["predicted_multiplications"], color=style["color"],
                       linewidth=1.0, alpha=0.8)  # fmt: skip
 
     count_ax.plot([], [], color="black", linewidth=1.0,
@@ -155,7 +162,7 @@ def depth_figure(sweep: Sweep) -> Figure:
         ax.set_xlabel("depth D (hidden layers)")
         ax.set_ylabel(what)
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", ncols=2)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
     time_ax.set_title("Time against depth, with the fits the claims use")
     count_ax.set_title("Counted multiplications against depth, with the cost models")
     figure.suptitle(f"Cost of one gradient against depth: {sweep_setting(results)}")

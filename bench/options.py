@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 
 
+# More values than any sweep could run; a typo like 1-1000000000 is refused, not expanded.
+MAX_LIST_VALUES = 10_000
+
+
 def int_list(text: str) -> tuple[int, ...]:
     """``"1-4,8,16"`` -> (1, 2, 3, 4, 8, 16); every value must be an integer >= 1."""
     values: list[int] = []
     try:
         for part in text.split(","):
-            first, _, last = part.strip().partition("-")
+            first, dash, last = part.strip().partition("-")
             start = int(first)
-            stop = int(last) if last else start
+            stop = int(last) if dash else start  # "1-" has a dash and no end: int("") fails
             if stop < start:
                 raise ValueError
+            if len(values) + stop - start + 1 > MAX_LIST_VALUES:
+                raise argparse.ArgumentTypeError(
+                    f"must hold at most {MAX_LIST_VALUES} values, got {text!r}"
+                )
             values.extend(range(start, stop + 1))
     except ValueError:
         raise argparse.ArgumentTypeError(

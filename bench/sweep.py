@@ -35,7 +35,7 @@ from bench.metadata import run_metadata
 from bench.timing import single_thread_blas, time_callable
 from gradients import MLP, get_loss, get_provider, provider_names
 from gradients.activations import ACTIVATIONS
-from gradients.data import Dataset, load_dataset
+from gradients.data import Dataset, check_data_spec, load_dataset
 from gradients.gradcheck import max_relative_difference
 from gradients.validation import (
     check_batch,
@@ -98,6 +98,7 @@ class SweepConfig:
         if not self.widths or not self.depths:
             raise ValueError("`widths` and `depths` must each hold at least one value")
         check_choice("activation", self.activation, ACTIVATIONS)
+        check_data_spec("data", self.data)
         check_positive_int("batch_size", self.batch_size)
         check_positive_finite("budget_s", self.budget_s)
         check_positive_int("repeats", self.repeats)

@@ -123,10 +123,16 @@ def check_labels(name: str, labels: np.ndarray, n_samples: int) -> np.ndarray:
         raise ValueError(
             f"`{name}` must hold one label per sample, shape ({n_samples},), got {labels.shape}"
         )
-    if np.any(labels != np.round(labels)) or (labels.size and labels.min() < 0):
-        low, high = (labels.min(), labels.max()) if labels.size else (None, None)
+    fractional = labels[labels != np.round(labels)]
+    if fractional.size:
         raise ValueError(
-            f"`{name}` must be integer class labels >= 0, got values from {low} to {high}"
+            f"`{name}` must be integer class labels >= 0, got {fractional.size} "
+            f"non-integer values such as {fractional[0]}"
+        )
+    if labels.size and labels.min() < 0:
+        raise ValueError(
+            f"`{name}` must be integer class labels >= 0, got values from {labels.min()} "
+            f"to {labels.max()}"
         )
     return labels.astype(np.int64)
 
@@ -191,7 +197,7 @@ def _load_mnist_spec(spec: str, argument: str) -> Dataset:
         raise FileNotFoundError(f"`{argument}` {spec!r}: {error}") from error
     except ValueError as error:
         raise ValueError(f"`{argument}` {spec!r}: {error}") from error
-    except OSError as error:  # unreadable: permissions, a folder named like a file, ...
+    except OSError as error:  # unreadable: no permission, a failing disk, ...
         raise ValueError(
             f"`{argument}` {spec!r}: cannot read {error.filename}: {error.strerror}"
         ) from error

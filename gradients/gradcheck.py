@@ -17,6 +17,7 @@ left out of the verdict instead of being reported as mismatches.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,9 @@ def compare_gradients(
     n_worst: int = 3,
 ) -> Comparison:
     """Compare ``candidate`` with ``reference`` entry by entry under combined tolerances."""
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(tolerance, int | float) and 0 <= tolerance < math.inf):
+            raise ValueError(f"`{name}` must be a finite number >= 0, got {tolerance!r}")
     a = np.asarray(reference, dtype=np.float64).ravel()
     n = np.asarray(candidate, dtype=np.float64).ravel()
     if a.shape != n.shape:

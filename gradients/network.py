@@ -18,7 +18,7 @@ import numpy as np
 
 from gradients.activations import Activation, get_activation
 from gradients.counting import OpCounts
-from gradients.validation import check_dtype, check_layer_sizes
+from gradients.validation import check_dtype, check_layer_sizes, check_positive_int
 
 
 @dataclass
@@ -45,7 +45,10 @@ class MLP:
         self.layer_sizes = check_layer_sizes(layer_sizes)
         self.activation: Activation = get_activation(activation)
         self.dtype = check_dtype(dtype)
-        self.bias = bool(bias)
+        if not isinstance(bias, bool):
+            raise TypeError(f"`bias` must be True or False, got {bias!r}")
+        self.bias = bias
+        seed = check_positive_int("seed", seed, minimum=0)
         self.parameters = np.zeros(self._n_parameters(), dtype=self.dtype)
         self.weights, self.biases = self.unflatten(self.parameters)
         self._initialise(seed)

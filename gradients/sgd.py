@@ -14,7 +14,8 @@ loss climbs to ``divergence_factor`` times the best loss seen: a learning rate t
 the curvature makes the iterates grow geometrically (on x^2, any rate above 1). The loss
 watched is the mean over the last ``DIVERGENCE_WINDOW`` updates (at most one epoch),
 because one sample's loss may be a million times another's while training goes well; with
-the full batch it is the loss itself.
+the full batch it is the loss itself. It is compared with the best such mean, and with the
+first loss (at the initial parameters) while no window is full yet.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def train(
     """Train ``objective`` in place and return what happened, update by update."""
     learning_rate = check_positive_finite("learning_rate", learning_rate)
     epochs = check_positive_int("epochs", epochs)
+    seed = check_positive_int("seed", seed, minimum=0)
     n_samples = objective.n_samples
     if batch_size is None:
         batch_size = n_samples
@@ -92,7 +94,7 @@ def train(
     recent_losses: deque[float] = deque(
         maxlen=min(DIVERGENCE_WINDOW, math.ceil(n_samples / batch_size))
     )
-    best_loss = math.inf
+    first_loss = best_loss = math.inf
     start_s = time.perf_counter()
     for epoch in range(epochs):
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
@@ -104,10 +106,14 @@ def train(
             update = history.n_updates + 1
 
             recent_losses.append(evaluation.loss)
-            # Judged only over a full window: the mean of a few samples says too little.
+            smoothed_loss = sum(recent_losses) / len(recent_losses)
             full = len(recent_losses) == recent_losses.maxlen
-            smoothed_loss = sum(recent_losses) / len(recent_losses) if full else math.nan
-            reason = _divergence_reason(evaluation, smoothed_loss, best_loss, divergence_factor)
+            if update == 1:
+                first_loss = evaluation.loss
+            # The best is taken over full windows only (a few samples' mean says too little),
+            # and the first loss stands in until then, so an early blow-up is caught too.
+            reference = min(first_loss, best_loss)
+            reason = _divergence_reason(evaluation, smoothed_loss, reference, divergence_factor)
             if reason is not None:
                 history.divergence = Divergence(update, reason)
                 return history

@@ -76,18 +76,6 @@ def check_finite_array(name: str, values: np.ndarray) -> np.ndarray:
     return values
 
 
-def check_inputs(inputs: np.ndarray, n_inputs: int) -> np.ndarray:
-    inputs = check_finite_array("inputs", inputs)
-    if inputs.ndim != 2 or inputs.shape[1] != n_inputs:
-        raise ValueError(
-            f"`inputs` must have shape (n_samples, {n_inputs}) to match the network, "
-            f"got {inputs.shape}"
-        )
-    if inputs.shape[0] < 1:
-        raise ValueError("`inputs` must hold at least one sample, got 0")
-    return inputs
-
-
 def check_batch(network, loss, inputs: np.ndarray, targets: np.ndarray):
     """Inputs and targets that fit ``network`` and ``loss``, in the network's dtype.
 

@@ -99,7 +99,11 @@ def options_from(args: argparse.Namespace) -> CheckOptions:
 
 def run(args: argparse.Namespace) -> int:
     options = options_from(args)
-    progress = tqdm(total=None, unit="cell", file=sys.stderr, dynamic_ncols=True, leave=False)
+    # Shown only on a terminal and only after a second, so that an error comes out alone.
+    progress = tqdm(
+        total=None, unit="cell", file=sys.stderr, dynamic_ncols=True, leave=False,
+        disable=None, delay=1.0,
+    )  # fmt: skip
 
     def on_cell(cell: str, done: int, total: int) -> None:
         progress.total = total

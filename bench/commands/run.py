@@ -1,4 +1,8 @@
-"""``gradscale run``: the depth sweep, its table, its fits, its figure and its report."""
+"""``gradscale run``: the depth sweep, its table, its fits, its figure and its report.
+
+Every option is checked here, under its own name, before any work starts or any folder is
+made, so bad input costs one line on stderr and exit code 2, not a half-written run.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,28 @@ from bench.sweep import (
     QUICK_DEPTHS,
     SweepConfig,
     load_results,
+    load_state,
     run_sweep,
 )
+from gradients import ACTIVATIONS, provider_names
+from gradients.data import check_data_spec, load_dataset
+from gradients.validation import check_choice
 
 RUNS_FOLDER = Path("reports") / "runs"
+
+# Options that shape a sweep, with their defaults: a resumed run takes all of them from its
+# folder, so they default to None here, which tells "not given" apart from any value.
+_SWEEP = SweepConfig()
+SWEEP_DEFAULTS = {
+    "providers": _SWEEP.providers,
+    "widths": _SWEEP.widths,
+    "budget": _SWEEP.budget_s,
+    "repeats": _SWEEP.repeats,
+    "seed": _SWEEP.seed,
+    "data": _SWEEP.data,
+    "activation": _SWEEP.activation,
+    "batch_size": _SWEEP.batch_size,
+}
 
 
 def register(subparsers) -> None:
@@ -34,37 +56,37 @@ def register(subparsers) -> None:
         "results.csv, metadata.json, the scaling figure and REPORT.md.",
     )
     parser.add_argument(
-        "--providers", type=name_list, default=DEFAULT_PROVIDERS,
-        help="comma-separated provider names (default: %(default)s)",
+        "--providers", type=name_list, default=None,
+        help=f"comma-separated provider names (default: {','.join(DEFAULT_PROVIDERS)})",
     )  # fmt: skip
     parser.add_argument(
         "--depths", type=int_list, default=None,
         help="hidden-layer counts, e.g. 1-16,20,32 (default: 1-20,24,28,32,40,48,56,64)",
     )  # fmt: skip
     parser.add_argument(
-        "--widths", type=int_list, default=(2,),
+        "--widths", type=int_list, default=None,
         help="units per hidden layer; the naive cost grows by this factor per layer (default: 2)",
     )  # fmt: skip
     parser.add_argument(
-        "--budget", type=positive_float, default=1.0, metavar="SECONDS",
+        "--budget", type=positive_float, default=None, metavar="SECONDS",
         help="longest predicted time of one gradient; deeper cells of a provider past it are "
-        "skipped and recorded (default: %(default)s)",
+        "skipped and recorded (default: 1.0)",
     )  # fmt: skip
     parser.add_argument(
-        "--repeats", type=positive_int, default=7,
-        help="timed samples per cell (default: %(default)s; cells slower than 0.25 s get 3)",
+        "--repeats", type=positive_int, default=None,
+        help="timed samples per cell (default: 7; cells slower than 0.25 s get 3)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="network seed")
     parser.add_argument(
-        "--data", default="digits",
+        "--seed", type=non_negative_int, default=None, help="network seed (default: 0)"
+    )
+    parser.add_argument(
+        "--data", default=None,
         help="digits (bundled with scikit-learn), teacher-student, or mnist:FOLDER with the "
         "IDX files (default: digits)",
     )  # fmt: skip
+    parser.add_argument("--activation", default=None, help="tanh, sigmoid or relu (default: tanh)")
     parser.add_argument(
-        "--activation", default="tanh", help="tanh, sigmoid or relu (default: tanh)"
-    )
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=1,
+        "--batch-size", type=positive_int, default=None,
         help="samples per gradient (default: 1, the SGD case)",
     )  # fmt: skip
     parser.add_argument(
@@ -84,32 +106,95 @@ def register(subparsers) -> None:
 
 
 def config_from(args: argparse.Namespace) -> SweepConfig:
+    """The sweep the options ask for; a bad option fails here, named as it was typed."""
+    options = {
+        key: default if getattr(args, key) is None else getattr(args, key)
+        for key, default in SWEEP_DEFAULTS.items()
+    }
+    for name in options["providers"]:
+        check_choice("--providers", name, provider_names())
+    check_choice("--activation", options["activation"], ACTIVATIONS)
+    check_data_spec("--data", options["data"])
+
     depths = args.depths or (QUICK_DEPTHS if args.quick else DEFAULT_DEPTHS)
+    budget_s, repeats = options["budget"], options["repeats"]
     return SweepConfig(
-        providers=args.providers,
-        widths=args.widths,
+        providers=options["providers"],
+        widths=options["widths"],
         depths=depths,
-        activation=args.activation,
-        data=args.data,
-        batch_size=args.batch_size,
-        budget_s=min(args.budget, 0.2) if args.quick else args.budget,
-        repeats=min(args.repeats, 5) if args.quick else args.repeats,
-        seed=args.seed,
+        activation=options["activation"],
+        data=options["data"],
+        batch_size=options["batch_size"],
+        budget_s=min(budget_s, 0.2) if args.quick else budget_s,
+        repeats=min(repeats, 5) if args.quick else repeats,
+        seed=options["seed"],
     ).checked()
+
+
+def check_data(config: SweepConfig, *, data_option: str, batch_option: str) -> None:
+    """Load the sweep's data once, so that broken files and a batch too large fail now."""
+    # NOTE: run_sweep loads the data set again; letting it take the loaded Dataset would
+    # save that second read (about a second for the whole of MNIST).
+    data = load_dataset(config.data, seed=config.seed, argument=data_option)
+    n_train = data.train_inputs.shape[0]
+    if config.batch_size > n_train:
+        raise ValueError(
+            f"`{batch_option}` must be at most the {n_train} training samples of "
+            f"{config.data}, got {config.batch_size}"
+        )
+
+
+def check_resumable(args: argparse.Namespace) -> None:
+    """The ``--resume`` folder must hold a sweep that can go on, and no option may change it."""
+    folder = args.resume
+    given = [
+        key for key in (*SWEEP_DEFAULTS, "depths", "output") if getattr(args, key) is not None
+    ]
+    given += ["quick"] if args.quick else []
+    if given:
+        options = ", ".join("--" + key.replace("_", "-") for key in given)
+        raise ValueError(
+            f"`--resume` continues a run with the configuration saved in it, got {options} "
+            f"too; drop them, or start a new run with --output"
+        )
+    if not folder.is_dir():
+        raise FileNotFoundError(f"`--resume` must name a run folder, got {str(folder)!r}")
+
+    try:
+        config = load_state(folder).config
+        check_data(config, data_option="data", batch_option="batch_size")
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise ValueError(f"`--resume` {str(folder)!r} cannot be resumed: {error}") from error
+
+
+def prepared_folder(folder: Path) -> Path:
+    """``folder``, made if need be, when it can take a new run."""
+    if (folder / "results.csv").exists():
+        raise ValueError(
+            f"`--output` {folder} already holds a run; use --resume {folder} to continue "
+            "it or choose another folder"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"`--output` must be a folder, got {str(folder)!r}, which is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file in the way, no permission, ...
+        raise ValueError(
+            f"`--output` must be a folder that can be written, got {str(folder)!r}: "
+            f"{error.strerror}"
+        ) from error
+    return folder
 
 
 def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
+        check_resumable(args)
         folder, config = args.resume, None
     else:
         config = config_from(args)
+        check_data(config, data_option="--data", batch_option="--batch-size")
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        folder = args.output or RUNS_FOLDER / stamp
-        if (folder / "results.csv").exists():
-            raise ValueError(
-                f"`--output` {folder} already holds a run; use --resume {folder} to continue "
-                "it or choose another folder"
-            )
+        folder = prepared_folder(args.output or RUNS_FOLDER / stamp)
 
     progress = tqdm(total=None, unit="cell", file=sys.stderr, dynamic_ncols=True)
 

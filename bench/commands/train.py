@@ -1,4 +1,7 @@
-"""``gradscale train``: the SGD loop on real data with any provider, one row per epoch."""
+"""``gradscale train``: the SGD loop on real data with any provider, one row per epoch.
+
+Options are checked under their own names before the data are loaded or a network is built.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import sys
 import numpy as np
 
 from bench.options import int_list, non_negative_int, positive_float, positive_int
-from gradients import MLP, get_loss, get_provider, provider_names
+from gradients import ACTIVATIONS, MLP, get_loss, get_provider, provider_names
 from gradients.data import load_dataset
 from gradients.objectives import NetworkObjective
 from gradients.sgd import History, train
@@ -31,7 +34,9 @@ def register(subparsers) -> None:
         help="hidden layer widths, e.g. 32 or 16,16 (default: 32)",
     )  # fmt: skip
     parser.add_argument("--activation", default="tanh", help="tanh, sigmoid or relu")
-    parser.add_argument("--data", default="digits", help="digits or mnist:FOLDER")
+    parser.add_argument(
+        "--data", default="digits", help="digits or mnist:FOLDER with the IDX files"
+    )
     parser.add_argument(
         "--learning-rate", type=positive_float, default=0.05, help="step size (default: 0.05)"
     )
@@ -57,9 +62,13 @@ def accuracy(network: MLP, inputs: np.ndarray, labels: np.ndarray) -> float:
 
 def run(args: argparse.Namespace) -> int:
     check_choice("--provider", args.provider, provider_names())
-    data = load_dataset(args.data, seed=args.seed)
+    check_choice("--activation", args.activation, ACTIVATIONS)
+    data = load_dataset(args.data, seed=args.seed, argument="--data")
     if data.n_classes is None:
-        raise ValueError(f"`--data` must be a classification data set, got {args.data!r}")
+        raise ValueError(
+            f"`--data` must be a classification data set (digits or mnist:FOLDER), "
+            f"got {args.data!r}"
+        )
     inputs, targets = data.train_inputs, data.train_targets
     if args.limit is not None:
         inputs, targets = inputs[: args.limit], targets[: args.limit]
@@ -86,14 +95,17 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    history = train(
-        objective,
-        learning_rate=args.learning_rate,
-        epochs=args.epochs,
-        batch_size=batch_size,
-        seed=args.seed,
-        callback=report,
-    )
+    # A rate too large overflows the outputs; the loop stops and says so in one line, so
+    # numpy's overflow warnings would only repeat it, several lines long.
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = train(
+            objective,
+            learning_rate=args.learning_rate,
+            epochs=args.epochs,
+            batch_size=batch_size,
+            seed=args.seed,
+            callback=report,
+        )
     counts = history.counts
     print(
         f"{history.n_updates} updates, {counts.multiplications:,} multiplications, "

@@ -12,8 +12,7 @@ to an output k of the product of the local derivatives met along the path:
 is always 1, and is expanded the same way, the 1 included. One forward pass supplies every
 local derivative; nothing else is shared: every path's product is multiplied out in full for
 every weight, no partial product or sum is reused across paths or weights, and no sum is
-factored into a product of sums. The work is numpy-vectorized over the batch, the weights of
-one row and a chunk of paths: the same multiplications, done in fewer Python steps.
+factored into a product of sums.
 
 Counted multiplications. Let r_l = M - 1 - l be the number of weight matrices after W_l,
 P_l = n_{l+2} * ... * n_M the number of paths from a unit of layer l+1 (P = 1 when r = 0),
@@ -25,6 +24,23 @@ derivative), hence 2 r_l + 1 multiplications; with one for the single-factor cas
 
 and one loss evaluation. With width w and depth D the first layer alone has P = w^(D-1) * n_M
 paths per unit, so the cost grows by a factor w per added layer.
+
+How the arithmetic is laid out, so that its cost is the multiplications and not Python:
+the paths of a layer, from every unit j of layer l+1, are numbered in mixed radix
+(j, u_{l+2}, ..., u_M) and taken in blocks. For a block, the factors along each path are
+gathered once, as arrays over (path, sample); then for a block of sources the products
+``source x factor_1 x ... x factor_{K-1}`` are multiplied out in place over an array of
+(source, path, sample), and the last factor's multiplication is done together with the sum
+over paths and samples, as a matrix-vector product in BLAS: the same multiplications, each
+done once per path, weight and sample, with the additions of the sum done as BLAS does them.
+On the last layer (r = 0) the single multiplication per path is the product of the output
+derivative with the sources, summed over the batch: one matrix product.
+
+The blocks are sized so that the products of one block, and its factors, are each at most
+about ``block_elements`` values (or ``MIN_INNER_LENGTH`` paths x samples per factor, if
+more): large enough that each numpy call does much arithmetic, small enough to stay near the
+core. The memory held at once is thus bounded whatever the number of paths, which grows
+exponentially with depth; only the number of factors per path grows, linearly.
 """
 
 from __future__ import annotations
@@ -35,13 +51,19 @@ import numpy as np
 
 from gradients.counting import OpCounts
 from gradients.losses import Loss
-from gradients.network import MLP, ForwardTrace
+from gradients.network import MLP
 from gradients.providers.base import Evaluation, Provider, forward_multiplications
 from gradients.validation import check_positive_int
 
-# Elements of the running path products held at once: 2^16 float64 values are 512 KiB,
-# which stays in a core's L2 cache here and bounds the peak memory whatever the depth.
-DEFAULT_BLOCK_ELEMENTS = 1 << 16
+# Values of products, and of gathered factors, held at once: 2^17 float64 values are 1 MiB.
+# Of 2^14 .. 2^17 this was fastest on this project's 2-core machines (0.55-0.7 ns per
+# multiplication against 0.65-1.3 at 2^15), although their L2 cache holds only 512 KiB:
+# fewer, longer numpy calls outweigh the cache misses.
+DEFAULT_BLOCK_ELEMENTS = 1 << 17
+
+# Products over fewer (path, sample) pairs than this per source are numpy calls whose
+# overhead outweighs their arithmetic.
+MIN_INNER_LENGTH = 256
 
 
 class Naive(Provider):
@@ -61,78 +83,92 @@ class Naive(Provider):
         value, output_gradient = loss.value_and_output_gradient(trace.outputs, targets)
         counts.loss_evaluations += 1
 
+        # Per unit, its values over the batch, as contiguous rows for gathering by unit.
+        derivative_rows = [np.ascontiguousarray(d.T) for d in trace.derivatives]
+        output_rows = np.ascontiguousarray(output_gradient.T)
+
         gradient = np.zeros_like(network.parameters)
         grad_weights, grad_biases = network.unflatten(gradient)
         for layer in range(len(network.weights)):
             sources = trace.activations[layer]
             if network.bias:
                 sources = np.hstack([sources, np.ones((sources.shape[0], 1), sources.dtype)])
-            for j in range(network.weights[layer].shape[0]):
-                row = self._row_gradient(
-                    network, trace, output_gradient, sources, layer, j, counts
-                )
-                grad_weights[layer][j] = row[: grad_weights[layer].shape[1]]
-                if network.bias:
-                    grad_biases[layer][j] = row[-1]
+            rows = self._layer_gradient(
+                network, derivative_rows, output_rows, sources, layer, counts
+            )
+            grad_weights[layer][...] = rows[:, : grad_weights[layer].shape[1]]
+            if network.bias:
+                grad_biases[layer][...] = rows[:, -1]
 
         return Evaluation(value, gradient, counts)
 
-    def _row_gradient(
+    def _layer_gradient(
         self,
         network: MLP,
-        trace: ForwardTrace,
-        output_gradient: np.ndarray,
+        derivative_rows: list[np.ndarray],
+        output_rows: np.ndarray,
         sources: np.ndarray,
         layer: int,
-        j: int,
         counts: OpCounts,
     ) -> np.ndarray:
-        """dL/dW_layer[j, :] (and the bias, as the last source): every path from unit j."""
-        sizes = network.layer_sizes
-        tail_sizes = sizes[layer + 2 :]  # the unit choices of a path after unit j
-        n_paths = math.prod(tail_sizes)
+        """dL/dW_layer with the bias as a last column: every path from every unit j."""
         batch_size, n_sources = sources.shape
-        chunk = max(1, self.block_elements // (batch_size * n_sources))
-
-        row = np.zeros(n_sources, dtype=sources.dtype)
-        for start in range(0, n_paths, chunk):
-            paths = np.arange(start, min(start + chunk, n_paths))
-            factors = self._path_factors(network, trace, output_gradient, layer, j, paths)
-            # Every path's product, for every source unit, multiplied out in full.
-            shape = (batch_size, n_sources, paths.size)
-            product = np.multiply(
-                sources[:, :, None], factors[0], out=np.empty(shape, sources.dtype)
-            )
-            for factor in factors[1:]:
-                product *= factor
-            counts.multiplications += product.size * len(factors)
-            row += product.sum(axis=(0, 2))
-        return row
-
-    @staticmethod
-    def _path_factors(
-        network: MLP,
-        trace: ForwardTrace,
-        output_gradient: np.ndarray,
-        layer: int,
-        j: int,
-        paths: np.ndarray,
-    ) -> list[np.ndarray]:
-        """The local derivatives along each path, shaped to broadcast as (batch, 1, path)."""
         n_matrices = len(network.weights)
         if layer == n_matrices - 1:
-            return [output_gradient[:, j, None, None]]
+            # One factor per path, the output derivative: its product with each source,
+            # summed over the batch, is one matrix product.
+            counts.multiplications += output_rows.shape[0] * n_sources * batch_size
+            return np.dot(output_rows, sources)
 
+        units_after = network.layer_sizes[layer + 1]
         tail_sizes = network.layer_sizes[layer + 2 :]
-        units = [np.full(paths.size, j)] + list(np.unravel_index(paths, tail_sizes))
-        factors = [trace.derivatives[layer][:, j, None, None]]
-        for m in range(layer + 1, n_matrices):
-            came_from, goes_to = units[m - layer - 1], units[m - layer]
-            factors.append(network.weights[m][goes_to, came_from][None, None, :])
-            if m < n_matrices - 1:
-                factors.append(trace.derivatives[m][:, goes_to][:, None, :])
-        factors.append(output_gradient[:, units[-1]][:, None, :])
-        return factors
+        n_tail = math.prod(tail_sizes)
+        remaining = n_matrices - 1 - layer
+        n_factors = 2 * remaining + 1
+        n_sample_factors = remaining + 1  # the factors that vary with the sample
+        block_paths, block_sources = self._block_shape(
+            batch_size, n_sources, n_sample_factors, n_tail
+        )
+        source_rows = np.ascontiguousarray(sources.T)  # (source, sample)
+        # One buffer for every block's products: a fresh array of this size per block would
+        # cost page faults comparable to the multiplications.
+        buffer = np.empty(block_sources * block_paths * batch_size, dtype=sources.dtype)
+
+        rows = np.zeros((units_after, n_sources), dtype=sources.dtype)
+        for first, count in _path_blocks(units_after * n_tail, block_paths, n_tail):
+            units = np.unravel_index(np.arange(first, first + count), (units_after, *tail_sizes))
+            factors = _path_factors(network, derivative_rows, output_rows, layer, units)
+            last = factors.pop()
+            # Paths of one unit j, or of whole units j .. j + n_units - 1.
+            j, n_units = first // n_tail, max(1, count // n_tail)
+            for start in range(0, n_sources, block_sources):
+                stop = min(start + block_sources, n_sources)
+                shape = (stop - start, count, batch_size)
+                product = buffer[: math.prod(shape)].reshape(shape)
+                np.multiply(source_rows[start:stop, None, :], factors[0], out=product)
+                for factor in factors[1:]:
+                    product *= factor
+                counts.multiplications += product.size * n_factors
+                rows[j : j + n_units, start:stop] += _sum_with_last_factor(product, last, n_units)
+        return rows
+
+    def _block_shape(
+        self, batch_size: int, n_sources: int, n_sample_factors: int, n_tail: int
+    ) -> tuple[int, int]:
+        """Paths and sources per block: the products of all sources, and the gathered
+        factors, each at most ``block_elements`` values where that leaves long enough
+        inner loops; otherwise fewer sources at a time."""
+        min_paths = -(-MIN_INNER_LENGTH // batch_size)
+        widest = max(n_sources, n_sample_factors)
+        block_paths = max(1, self.block_elements // (widest * batch_size))
+        block_sources = n_sources
+        if block_paths < min_paths:
+            block_paths = min_paths
+            block_sources = max(1, min(n_sources, self.block_elements // (min_paths * batch_size)))
+        if block_paths >= n_tail:
+            return block_paths - block_paths % n_tail, block_sources  # whole units only
+        n_blocks = -(-n_tail // block_paths)
+        return -(-n_tail // n_blocks), block_sources  # blocks within one unit, evened out
 
     def predict_counts(
         self, layer_sizes: tuple[int, ...], batch_size: int, *, bias: bool = True
@@ -146,3 +182,43 @@ class Naive(Provider):
             expansion += layer_sizes[layer + 1] * n_sources * n_paths * (2 * remaining + 1)
         forward = forward_multiplications(layer_sizes, batch_size)
         return OpCounts(multiplications=batch_size * expansion + forward, loss_evaluations=1)
+
+
+def _path_blocks(n_paths: int, block_paths: int, n_tail: int):
+    """(first path, count) of each block; a block never holds part of a unit and more."""
+    if block_paths >= n_tail:
+        for first in range(0, n_paths, block_paths):
+            yield first, min(block_paths, n_paths - first)
+        return
+    for unit_first in range(0, n_paths, n_tail):
+        for first in range(unit_first, unit_first + n_tail, block_paths):
+            yield first, min(block_paths, unit_first + n_tail - first)
+
+
+def _path_factors(
+    network: MLP,
+    derivative_rows: list[np.ndarray],
+    output_rows: np.ndarray,
+    layer: int,
+    units: tuple[np.ndarray, ...],
+) -> list[np.ndarray]:
+    """The factors along each path after the source, shaped (1, path, sample) or
+    (1, path, 1) for the weights, which do not vary with the sample."""
+    n_matrices = len(network.weights)
+    factors = [derivative_rows[layer][units[0]][None]]
+    for m in range(layer + 1, n_matrices):
+        came_from, goes_to = units[m - layer - 1], units[m - layer]
+        factors.append(network.weights[m][goes_to, came_from][None, :, None])
+        if m < n_matrices - 1:
+            factors.append(derivative_rows[m][goes_to][None])
+    factors.append(output_rows[units[-1]])
+    return factors
+
+
+def _sum_with_last_factor(product: np.ndarray, last: np.ndarray, n_units: int) -> np.ndarray:
+    """sum over paths and samples of product * last, per unit: (n_units, sources)."""
+    n_block_sources = product.shape[0]
+    if n_units == 1:
+        return np.dot(product.reshape(n_block_sources, -1), last.reshape(-1))
+    per_unit = product.reshape(n_block_sources, n_units, -1).transpose(1, 0, 2)
+    return np.matmul(per_unit, last.reshape(n_units, -1, 1))[:, :, 0]
