@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-
 # More values than any sweep could run; a typo like 1-1000000000 is refused, not expanded.
 MAX_LIST_VALUES = 10_000
 

@@ -37,9 +37,7 @@ class NetworkObjective:
         targets: np.ndarray,
     ) -> None:
         if not isinstance(provider, Provider):
-            raise TypeError(
-                f"`provider` must be a Provider (from get_provider), got {provider!r}"
-            )
+            raise TypeError(f"`provider` must be a Provider (from get_provider), got {provider!r}")
         self.network = network
         self.loss = get_loss(loss)
         self.provider = provider
