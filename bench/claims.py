@@ -412,14 +412,18 @@ class RateFit:
         return "c0 + c1 D + s m(D)" if self.per_layer else "c0 + s m(D)"
 
 
+# The solver may try a huge log-rate on its way; capped, exp() stays finite (e^700 ~ 1e304).
+MAX_LOG_RATE = 700.0
+
+
 def _rate_log_time(theta: np.ndarray, m: np.ndarray, L: np.ndarray) -> np.ndarray:
     u, w, v = theta
-    return np.log(u * u + w * w * L + np.exp(v) * m)
+    return np.log(u * u + w * w * L + np.exp(min(v, MAX_LOG_RATE)) * m)
 
 
 def _rate_jacobian(theta: np.ndarray, m: np.ndarray, L: np.ndarray) -> np.ndarray:
     u, w, v = theta
-    work = np.exp(v) * m
+    work = np.exp(min(v, MAX_LOG_RATE)) * m
     total = u * u + w * w * L + work
     return np.stack([2 * u / total, 2 * w * L / total, work / total], axis=1)
 
