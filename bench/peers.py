@@ -104,6 +104,8 @@ LOSS_FLOOR_S = 50e-6
 NAIVE_PER_MULTIPLICATION_LIMIT = 3.0
 LOOP_OVERHEAD_FRACTION_LIMIT = 0.01
 LOOP_OVERHEAD_CELL_FLOOR_S = 1e-3
+# Below this CPU time per wall second while timing, the machine was shared.
+SHARED_MACHINE_CPU_SHARE = 0.9
 
 RESULT_COLUMNS = (
     "provider", "kind", "width", "depth", "batch_size", "layer_sizes", "n_parameters",
@@ -681,7 +683,28 @@ def summarise(results: pd.DataFrame, metadata: dict) -> dict:
         "gradient_over_loss_only": gradient_over_loss.to_dict(orient="records"),
         "failed": cells(results[results["status"] == "failed"], ["provider", "width", "depth",
                                                                    "batch_size", "reason"]),
+        "cpu_over_wall": cpu_share(results),
     }  # fmt: skip
+
+
+def cpu_share(results: pd.DataFrame) -> dict:
+    """The process's CPU time over wall time while cells were timed, over the cells.
+
+    Near 1 with one thread per library on an otherwise idle machine; below, another process
+    took the CPU for part of the time (timings include waiting); above, more than one of our
+    threads was busy (a library's pool not pinned, or idle threads spinning).
+    """
+    per_cell = results.groupby(["batch_size", "width", "depth"])["cpu_over_wall"].first()
+    per_cell = per_cell.dropna()
+    if per_cell.empty:
+        return {"median": None, "min": None, "max": None, "shared": None}
+    median = float(per_cell.median())
+    return {
+        "median": median,
+        "min": float(per_cell.min()),
+        "max": float(per_cell.max()),
+        "shared": bool(median < SHARED_MACHINE_CPU_SHARE),
+    }
 
 
 # --- Presentation ---------------------------------------------------------------------------
@@ -715,6 +738,21 @@ def _verdict_text(verdict: dict, at_most: bool = True) -> str:
     return f"{state}: worst {worst:.3g} ({sign} {limit:g} over {cells} cells)"
 
 
+def _cpu_share_text(share: dict) -> str:
+    if share["median"] is None:
+        return "- CPU time over wall time while timing: not measured"
+    text = (
+        f"- CPU time over wall time while timing: median {share['median']:.2f} "
+        f"(cells {share['min']:.2f} to {share['max']:.2f})"
+    )
+    if share["shared"]:
+        text += (
+            "; WARNING: another process shared the CPU, so these timings include waiting "
+            "and their ratios are noisier than on an idle machine"
+        )
+    return text
+
+
 def summary_markdown(summary: dict, metadata: dict) -> str:
     """The run's summary as Markdown: settings, the ratio tables and the target verdicts."""
     peers = metadata["peers"]
@@ -740,6 +778,7 @@ def summary_markdown(summary: dict, metadata: dict) -> str:
         f"- loop overhead {metadata['loop_overhead_s'] * 1e9:.0f} ns per call; "
         f"run took {metadata['elapsed_s']:.0f} s",
         f"- absent peers: {', '.join(f'{n} ({r})' for n, r in peers['absent'].items()) or 'none'}",
+        _cpu_share_text(summary["cpu_over_wall"]),
         "",
     ]
     for batch_size in sorted({r["batch_size"] for r in summary["ratios"]}):

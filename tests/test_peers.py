@@ -400,6 +400,16 @@ def test_summary_gives_each_target_its_worst_value_and_verdict():
     assert targets["loop_overhead_fraction"]["worst"] == pytest.approx(1e-7 / 1e-3)
 
 
+@pytest.mark.parametrize(("share", "shared"), [(0.5, True), (0.98, False)])
+def test_cpu_share_below_nine_tenths_marks_the_machine_as_shared(share, shared):
+    results = WORKED.assign(cpu_over_wall=share)
+
+    summary = peers_run.cpu_share(results)
+
+    assert summary["median"] == share
+    assert summary["shared"] is shared
+
+
 # --- The command line ------------------------------------------------------------------------
 
 

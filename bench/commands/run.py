@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from bench.options import int_list, name_list, non_negative_int, positive_float, positive_int
 from bench.plots import write_scaling_figure
+from bench.report import write_report
 from bench.scaling import growth_summary
 from bench.sweep import (
     DEFAULT_DEPTHS,
@@ -216,11 +217,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
 
-    return finish(state.folder, no_report=args.no_report)
+    return finish(state.folder, no_report=args.no_report, quick=args.quick)
 
 
-def finish(folder: Path, *, no_report: bool = False) -> int:
-    """Print the table and fits of a finished run and write its figure and report."""
+def finish(folder: Path, *, no_report: bool = False, quick: bool = False) -> int:
+    """Print the table and fits of a finished run and write its figure and report.
+
+    A quick run's report skips the extra measurements (other widths, the experiments), so
+    the claims that need them are reported as not measured.
+    """
     results, timings, metadata = load_results(folder)
     print(results_table(results))
     print()
@@ -228,16 +233,16 @@ def finish(folder: Path, *, no_report: bool = False) -> int:
     budget_s = metadata.get("config", {}).get("sweep", {}).get("budget_s")
     paths = write_scaling_figure(results, folder / "scaling", budget_s=budget_s)
     if not no_report:
-        try:
-            from bench.report import write_report
-        except ModuleNotFoundError:
-            pass
-        else:
-            paths.append(write_report(folder))
+        extras = "skip" if quick else "run"
+        paths.append(write_report(folder, extras=extras, on_step=_say))
     print(f"\nrun folder: {folder}")
     for path in paths:
         print(f"  {path.name}")
     return 0
+
+
+def _say(message: str) -> None:
+    print(f"report: {message}", file=sys.stderr, flush=True)
 
 
 def results_table(results) -> str:
