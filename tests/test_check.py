@@ -517,7 +517,7 @@ def test_collected_instruction_count_is_read_from_callgrind_output():
 
 
 def test_missing_valgrind_skips_layer_four_with_a_one_line_notice(monkeypatch):
-    monkeypatch.setattr(bench.check.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bench.check.instructions.shutil, "which", lambda name: None)
     notices = []
 
     counts, failures = measure_instructions(["backprop"], notices)
@@ -574,7 +574,7 @@ def test_gate_fails_layer_four_when_instructions_grew(
         assert (provider, width, depth) == INSTRUCTION_CELLS[0]
         return backprop_instructions
 
-    monkeypatch.setattr(bench.check, "count_instructions", measured)
+    monkeypatch.setattr(bench.check.instructions, "count_instructions", measured)
 
     def edit(record):
         entry = backprop_instructions.to_dict()

@@ -81,8 +81,8 @@ class Layer:
     a_in: np.ndarray | None  # the previous layer's z buffer; None for the inputs
     delta: np.ndarray | None  # (B, n_in) buffer of delta for this layer's input
     derivative: np.ndarray | None  # (B, n_in) view of f' at this layer's input
-    weight_slot: tuple[int, int, tuple[int, int]]  # start, stop, shape in the gradient
-    bias_slot: tuple[int, int]
+    weight_slot: slice  # where W's gradient lies in the flat gradient, row-major
+    bias_slot: slice
     forward_multiplications: int
     through_multiplications: int  # delta through W, then times f'
 
@@ -126,8 +126,8 @@ class Plan:
                     a_in=outputs[index - 1] if index > 0 else None,
                     delta=np.empty((B, n_in), dtype) if index > 0 else None,
                     derivative=derivative_views[index],
-                    weight_slot=(offset, offset + W.size, W.shape),
-                    bias_slot=(offset + W.size, offset + W.size + b.size),
+                    weight_slot=slice(offset, offset + W.size),
+                    bias_slot=slice(offset + W.size, offset + W.size + b.size),
                     forward_multiplications=B * W.size,
                     through_multiplications=B * (W.size + n_in),
                 )
@@ -189,12 +189,14 @@ class Backprop(Provider):
 
         # Backward: each layer's gradient from delta, then delta for the layer before.
         gradient = np.empty_like(network.parameters)
+        single = plan.batch_size == 1
         for layer in reversed(plan.layers):
-            start, stop, shape = layer.weight_slot
             a_in = inputs if layer.a_in is None else layer.a_in
-            np.dot(delta.T, a_in, out=gradient[start:stop].reshape(shape))
-            if bias:
-                np.add.reduce(delta, axis=0, out=gradient[slice(*layer.bias_slot)])
+            np.dot(delta.T, a_in, out=gradient[layer.weight_slot].reshape(layer.W.shape))
+            if bias and single:
+                gradient[layer.bias_slot] = delta[0]  # the sum over a batch of one
+            elif bias:
+                np.add.reduce(delta, axis=0, out=gradient[layer.bias_slot])
             multiplications += layer.forward_multiplications
             if layer.a_in is not None:
                 delta = np.dot(delta, layer.W, out=layer.delta)
