@@ -5,7 +5,8 @@ by three growth models compared on the same residuals of ``log y`` -- exponentia
 ``log y = a + L log b``, power ``log y = a + k log L`` and power with a constant overhead
 ``y = c0 + c1 L^k`` -- with AIC per model, intervals, a verdict that may be "undecided", and
 predictions at a depth that was not measured. Also the straight line ``y = a + b L`` on the raw
-scale, for checking that a cost grows linearly with depth.
+scale, for checking that a cost grows linearly with depth, and the resampling and quantiles the
+intervals are built from, for other fits of timed repeats to share.
 Not for: taking measurements, plotting, or cost against anything other than depth.
 """
 
@@ -30,6 +31,9 @@ AIC_MARGIN = 2.0
 # rounding error; without a floor, AIC would rank models by rounding noise and intervals
 # would be narrower than the arithmetic behind them.
 LOG_RESIDUAL_FLOOR = 1e-9
+# A parameter whose share of a direction the data leave free (a zero singular value) is above
+# rounding error can move along it without changing the fit: it is undetermined.
+UNDETERMINED_SHARE = float(np.sqrt(np.finfo(float).eps))
 # With fewer repeats, medians of resampled repeats take too few distinct values to form a
 # percentile interval, so the regression's own standard errors are used instead.
 MIN_BOOTSTRAP_REPEATS = 3
@@ -344,7 +348,7 @@ def fit_scaling(
     if method == BOOTSTRAP:
         # Each resample starts from the full-data optimum: it differs only by resampling noise.
         rng = np.random.default_rng(seed)
-        resampled = _resampled_log_medians(samples, n_bootstrap, rng) - log_unit
+        resampled = resampled_log_medians(samples, n_bootstrap, rng) - log_unit
         replicates = {
             name: np.array([model.fit(L, row, thetas[name]) for row in resampled])
             for name, model in fittable.items()
@@ -389,10 +393,10 @@ def predict(
     center = float(spec.log_value(model_fit.theta, depth)) + log_unit
     if model_fit.theta_replicates is not None:
         spread = spec.log_value(model_fit.theta_replicates, depth) + log_unit
-        low, high = np.percentile(spread, _percentiles(fit.confidence))
+        low, high = np.percentile(spread, interval_percentiles(fit.confidence))
     else:
         g = spec.gradient(model_fit.theta, np.asarray(depth, dtype=float))
-        half_width = _t_quantile(fit.confidence, model_fit.residual_dof) * np.sqrt(
+        half_width = t_quantile(fit.confidence, model_fit.residual_dof) * np.sqrt(
             g @ model_fit.theta_covariance @ g
         )
         low, high = center - half_width, center + half_width
@@ -424,7 +428,7 @@ def fit_linear(
 
     y = np.array([np.median(sample) for sample in samples])
     line = stats.linregress(L.astype(float), y)
-    t = _t_quantile(confidence, len(L) - 2)
+    t = t_quantile(confidence, len(L) - 2)
     intervals = {
         "intercept": _symmetric(line.intercept, t * line.intercept_stderr),
         "slope": _symmetric(line.slope, t * line.stderr),
@@ -457,20 +461,24 @@ def _model_fit(
     # not counted, hence 2, 2 and 3 parameters.
     aic = n * np.log(max(rss / n, LOG_RESIDUAL_FLOOR**2)) + 2 * p
 
-    # Covariance as curve_fit forms it: (J^T J)^-1 times the residual variance.
     dof = n - p
     variance = max(rss / dof, LOG_RESIDUAL_FLOOR**2) if dof > 0 else np.nan
     # On data the model cannot follow (an exponential, for the overhead model) the fitted k
-    # runs away and J overflows; the interval is then meaningless and comes out inf or NaN.
+    # runs away and J overflows; the covariance is then unknown (NaN).
     with np.errstate(over="ignore", invalid="ignore"):
         J = model.gradient(theta, L)
-        covariance = variance * np.linalg.pinv(J.T @ J)
+    covariance = _covariance(J, variance)
 
     if replicates is not None:
-        low, high = np.percentile(replicates, _percentiles(confidence), axis=0)
+        low, high = np.percentile(replicates, interval_percentiles(confidence), axis=0)
         method = BOOTSTRAP
     else:
-        half_width = _t_quantile(confidence, dof) * np.sqrt(np.diag(covariance))
+        # A variance that is not a positive number belongs to a parameter the data leave
+        # undetermined: its interval is unknown, (-inf, inf) before the bounds, never of no width.
+        variances = np.diag(covariance)
+        known = np.isfinite(variances) & (variances > 0)
+        standard_errors = np.sqrt(np.where(known, variances, np.inf))
+        half_width = t_quantile(confidence, dof) * standard_errors
         low, high = theta - half_width, theta + half_width
         method = ANALYTIC
     # NOTE: a symmetric interval clipped at a bound (c0 >= 0) is conservative near the bound;
@@ -503,6 +511,35 @@ def _model_fit(
     )
 
 
+def _covariance(J: np.ndarray, variance: float) -> np.ndarray:
+    """``variance`` times (J^T J)^-1, as curve_fit forms the parameters' covariance, with NaN
+    in the rows and columns of the parameters the fit leaves undetermined.
+
+    The inverse comes from the singular values of J, its columns scaled to a largest entry of
+    1, not from J^T J: when the overhead model's k runs away, c1 falls to 1e-20 of c0 or less,
+    J^T J then spans more orders of magnitude than float64 holds, and its pseudo-inverse drops
+    the directions the data pin down least -- giving the parameters along them a variance of
+    about zero, an interval of no width, where theirs should be the widest.
+    """
+    n_parameters = J.shape[1]
+    if not np.all(np.isfinite(J)):
+        return np.full((n_parameters, n_parameters), np.nan)
+    # The largest entry, not the length, scales a column: squares of 1e160 would overflow.
+    scales = np.abs(J).max(axis=0)
+    scales[scales == 0] = 1.0
+    _, s, Vt = np.linalg.svd(J / scales)
+    s = np.concatenate([s, np.zeros(n_parameters - s.size)])
+
+    # Singular values below numpy's rank tolerance are zero: their directions are free.
+    kept = s > s.max() * max(J.shape) * np.finfo(float).eps
+    inverse = (Vt[kept].T / s[kept] ** 2) @ Vt[kept]
+    covariance = variance * inverse / scales[:, None] / scales[None, :]
+    undetermined = np.any(np.abs(Vt[~kept]) > UNDETERMINED_SHARE, axis=0)
+    covariance[undetermined, :] = np.nan
+    covariance[:, undetermined] = np.nan
+    return covariance
+
+
 def _verdict(L: np.ndarray, fits: dict[str, ModelFit]) -> tuple[str, str]:
     if len(L) < MIN_DISTINCT_DEPTHS:
         return UNDECIDED, (
@@ -532,7 +569,7 @@ def _verdict(L: np.ndarray, fits: dict[str, ModelFit]) -> tuple[str, str]:
     return chosen, f"{chosen} has AIC lower than {runner_up} by {abs(gap):.3g}"
 
 
-def _resampled_log_medians(
+def resampled_log_medians(
     samples: list[np.ndarray], n_bootstrap: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Log of the median of repeats resampled within each depth: shape (n_bootstrap, depths)."""
@@ -588,11 +625,13 @@ def _check_choice(name: str, value: str, choices: Collection[str]) -> str:
     return value
 
 
-def _percentiles(confidence: float) -> list[float]:
+def interval_percentiles(confidence: float) -> list[float]:
+    """The percentiles that bound a central interval of ``confidence`` (2.5 and 97.5 at 95%)."""
     return [50 * (1 - confidence), 50 * (1 + confidence)]
 
 
-def _t_quantile(confidence: float, dof: int) -> float:
+def t_quantile(confidence: float, dof: int) -> float:
+    """Half-width of a two-sided ``confidence`` interval in standard errors; NaN without dof."""
     return float(stats.t.ppf(0.5 * (1 + confidence), dof)) if dof > 0 else np.nan
 
 

@@ -1,5 +1,7 @@
 """Growth-model fits on synthetic costs whose answer is known, and the field cases C12 and C13."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import optimize, stats
@@ -182,6 +184,50 @@ def test_analytic_growth_factor_interval_matches_linregress_standard_error():
     t = stats.t.ppf(0.975, len(L) - 2)
     assert interval.low == pytest.approx(np.exp(line.slope - t * line.stderr), rel=1e-9)
     assert interval.high == pytest.approx(np.exp(line.slope + t * line.stderr), rel=1e-9)
+
+
+def test_overhead_exponent_on_noisy_flat_times_gets_its_regression_interval_not_one_of_no_width():
+    # Flat times with 10% noise, one repeat a depth: k runs away to 16.8 with c1 ~ 1e-23, and
+    # (J^T J)^-1 once came out as k = 16.8 [16.8, 16.8] with "invalid value in sqrt".
+    L = np.array(DEPTHS_1_TO_12)
+    repeats = noisy_repeats(np.full(L.size, 1e-4), 1, sigma=0.1, seed=4)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        overhead = fit_scaling(L, repeats).fits["overhead"]
+
+    c0, c1, k = (overhead.parameters[name] for name in ("overhead", "scale", "depth_exponent"))
+    # The same interval worked in (log c0, log c1, k), whose Jacobian columns are shares of
+    # the cost, of order one; the variance of k does not depend on how c0 and c1 are written.
+    f = c0 + c1 * L**k
+    shares = np.column_stack([c0 / f, c1 * L**k / f, c1 * L**k * np.log(L) / f])
+    residuals = np.log(f) - np.log([repeat[0] for repeat in repeats])
+    dof = L.size - 3
+    variance_k = residuals @ residuals / dof * np.linalg.inv(shares.T @ shares)[2, 2]
+    half_width = stats.t.ppf(0.975, dof) * np.sqrt(variance_k)
+    interval = overhead.intervals["depth_exponent"]
+    assert interval.low == pytest.approx(k - half_width, rel=1e-6)
+    assert interval.high == pytest.approx(k + half_width, rel=1e-6)
+    assert overhead.intervals["overhead"].contains(1e-4)
+
+
+def test_an_exponent_the_noisy_data_leave_undetermined_gets_an_unknown_interval():
+    # Six depths of noisy quadratic times: k runs away to 182, where c1 D^k is 77% of the
+    # cost at depth 6 and 1e-14 of it or less at the others, so the data pin down c1 6^k but
+    # not c1 and k apart. The intervals of k and c0 once had no width: k = 182.5 [182.5, 182.5].
+    L = np.arange(1, 7)
+    repeats = noisy_repeats(5e-5 + 1e-6 * L**2.0, 2, sigma=1.0, seed=4)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        overhead = fit_scaling(L, repeats).fits["overhead"]
+
+    assert overhead.parameters["depth_exponent"] > 100
+    exponent = overhead.intervals["depth_exponent"]
+    assert (exponent.low, exponent.high) == (-np.inf, np.inf)
+    assert overhead.intervals["scale"].high == np.inf
+    c0 = overhead.intervals["overhead"]
+    assert 0 <= c0.low < overhead.parameters["overhead"] < c0.high < np.inf
 
 
 @pytest.mark.parametrize(

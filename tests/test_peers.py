@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import bench.peers as peers_run
+import bench.peers_summary as peers_summary
 from bench.commands import peers as peers_command
 from gradients import MLP, Evaluation, Loss, OpCounts, get_provider, provider_names
 from gradients.providers import peers as peer_registry
@@ -326,6 +327,22 @@ def test_thread_environment_is_set_inside_and_restored_after(monkeypatch):
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=somewhere"
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_one_cpu_keeps_the_process_on_one_cpu_and_restores_the_rest():
+    allowed = os.sched_getaffinity(0)
+
+    with peers_run.one_cpu() as cpu:
+        inside = os.sched_getaffinity(0)
+
+    assert inside == {cpu}
+    assert os.sched_getaffinity(0) == allowed
+
+
+def test_one_cpu_can_be_turned_off():
+    with peers_run.one_cpu(enabled=False) as cpu:
+        assert cpu is None
+
+
 # --- The summary, on worked values -----------------------------------------------------------
 
 
@@ -366,28 +383,39 @@ WORKED_METADATA = {"matmul_multiplications_per_s": {"256": 5e9, "1024": 8e9},
 
 
 def test_ratio_table_divides_by_the_fastest_peer_that_passed_its_check():
-    table = peers_run.ratio_table(WORKED)
+    table = peers_summary.ratio_table(WORKED)
 
     assert table[["ratio", "fastest_peer"]].to_dict(orient="records") == [
         {"ratio": 2.0, "fastest_peer": "jax"}
     ]
 
 
+def test_ratio_of_minima_compares_each_providers_fastest_sample():
+    minima = {"backprop": 1e-3, "naive": 2e-3, "torch": 4e-4, "jax": 5e-4, "autograd": 1e-5}
+    results = WORKED.assign(min_s=WORKED["provider"].map(minima))
+
+    table = peers_summary.ratio_table(results, statistic="min_s")
+
+    assert table[["ratio", "fastest_peer"]].to_dict(orient="records") == [
+        {"ratio": 2.5, "fastest_peer": "torch"}
+    ]
+
+
 def test_matmul_fraction_is_counted_multiplications_per_second_over_the_peak():
-    fractions = peers_run.matmul_fractions(WORKED, peak_per_s=8e9)
+    fractions = peers_summary.matmul_fractions(WORKED, peak_per_s=8e9)
 
     assert fractions["per_s"].tolist() == [5e9]
     assert fractions["fraction"].tolist() == [0.625]
 
 
 def test_naive_per_multiplication_compares_with_backprop_in_the_same_cell():
-    table = peers_run.naive_per_multiplication(WORKED)
+    table = peers_summary.naive_per_multiplication(WORKED)
 
     assert table["ratio"].tolist() == pytest.approx([2.5])
 
 
 def test_summary_gives_each_target_its_worst_value_and_verdict():
-    targets = peers_run.summarise(WORKED, WORKED_METADATA)["targets"]
+    targets = peers_summary.summarise(WORKED, WORKED_METADATA)["targets"]
 
     assert targets["batch_256_vs_fastest_peer"] == {
         "met": False, "worst": 2.0, "limit": 1.1, "cells": 1,
@@ -404,7 +432,7 @@ def test_summary_gives_each_target_its_worst_value_and_verdict():
 def test_cpu_share_below_nine_tenths_marks_the_machine_as_shared(share, shared):
     results = WORKED.assign(cpu_over_wall=share)
 
-    summary = peers_run.cpu_share(results)
+    summary = peers_summary.cpu_share(results)
 
     assert summary["median"] == share
     assert summary["shared"] is shared
@@ -432,6 +460,11 @@ def test_default_grid_is_the_specified_one():
     assert config.widths == (2, 16, 64, 256)
     assert config.depths == (1, 2, 4, 8, 16, 32)
     assert config.batch_sizes == (1, 256)
+    assert config.one_cpu is True
+
+
+def test_all_cpus_option_lets_threads_use_every_cpu():
+    assert peers_command.config_from(parse("--all-cpus")).one_cpu is False
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from bench.peers import (
     PeersConfig,
     quick_config,
     run_peers,
-    summary_markdown,
 )
+from bench.peers_summary import summary_markdown
 
 RUNS_FOLDER = Path("reports") / "runs"
 
@@ -66,6 +66,11 @@ def register(subparsers) -> None:
     )  # fmt: skip
     parser.add_argument("--seed", type=non_negative_int, default=0, help="network seed")
     parser.add_argument(
+        "--all-cpus", action="store_true",
+        help="let the run's threads use every CPU (default: all on one CPU, so that no "
+        "library gains from a runtime thread of its own)",
+    )  # fmt: skip
+    parser.add_argument(
         "--output", type=Path, default=None, metavar="FOLDER",
         help="run folder to write (default: reports/runs/peers-<UTC time>)",
     )  # fmt: skip
@@ -85,7 +90,11 @@ def config_from(args: argparse.Namespace) -> PeersConfig:
     }
     overrides = {key: value for key, value in chosen.items() if value is not None}
     overrides.update(
-        batch_sizes=args.batch_sizes, peers=args.peers, ours=args.ours, seed=args.seed
+        batch_sizes=args.batch_sizes,
+        peers=args.peers,
+        ours=args.ours,
+        seed=args.seed,
+        one_cpu=not args.all_cpus,
     )
     config = quick_config(**overrides) if args.quick else PeersConfig(**overrides)
     return config.checked()

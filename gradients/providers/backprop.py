@@ -114,7 +114,7 @@ class Plan:
 
         layers, offset = [], 0
         for index, (W, b) in enumerate(zip(network.weights, network.biases)):
-            n_out, n_in = W.shape
+            n_in = W.shape[1]
             z = outputs[index]
             layers.append(
                 Layer(
