@@ -89,6 +89,11 @@ class SweepConfig:
         """This configuration with every field validated, or a clear error."""
         for name in self.providers:
             check_choice("providers", name, provider_names())
+            if not get_provider(name).counted:
+                raise ValueError(
+                    f"`providers` must be providers whose work is counted, got {name!r}, "
+                    "whose library is not instrumented: compare it with `gradscale peers`"
+                )
         if not self.providers:
             raise ValueError("`providers` must name at least one provider, got none")
         for width in self.widths:

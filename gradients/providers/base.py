@@ -35,6 +35,7 @@ class Provider:
 
     name: ClassVar[str] = ""
     exact: ClassVar[bool] = True  # False where the gradient is an approximation
+    counted: ClassVar[bool] = True  # False where another library does uninstrumented work
 
     def loss_and_gradient(
         self, network: MLP, loss: Loss, inputs: np.ndarray, targets: np.ndarray
