@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 # More values than any sweep could run; a typo like 1-1000000000 is refused, not expanded.
 MAX_LIST_VALUES = 10_000
@@ -68,3 +69,25 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
     return value
+
+
+def prepared_folder(folder: Path, *, busy_hint: str = "choose another folder") -> Path:
+    """``folder`` for a new run of ``--output``, made if need be, or a one-line error.
+
+    ``busy_hint`` says what to do when the folder already holds a run; ``{folder}`` in it is
+    replaced by the folder.
+    """
+    folder = Path(folder)
+    if (folder / "results.csv").exists():
+        hint = busy_hint.format(folder=folder)
+        raise ValueError(f"`--output` {folder} already holds a run; {hint}")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"`--output` must be a folder, got {str(folder)!r}, which is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file in the way, no permission, ...
+        raise ValueError(
+            f"`--output` must be a folder that can be written, got {str(folder)!r}: "
+            f"{error.strerror}"
+        ) from error
+    return folder

@@ -385,20 +385,15 @@ def test_malformed_data_specs_name_the_option_and_list_the_forms(spec, error):
         check_data_spec("--data", spec)
 
 
-# --- bad input not refused yet: each test pins the wanted behaviour and is marked
-# xfail(strict) until the module named in its reason does it
+# --- bad input to the other commands and to the library
 
 
-@pytest.mark.xfail(strict=True, reason="bench/commands/peers.py names config fields, not options")
 def test_peers_names_the_option_of_an_unknown_peer(never):
     code, _, stderr = run_cli(["peers", "--peers", "nope", "--output", str(never)])
 
     assert_one_line_error(code, stderr, "`--peers`", "'nope'")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bench/commands/peers.py lets mkdir's FileExistsError escape"
-)
 def test_peers_refuses_an_output_that_is_a_file_in_one_line(tmp_path):
     a_file = tmp_path / "results.txt"
     a_file.write_text("not a folder")

@@ -470,8 +470,8 @@ def test_all_cpus_option_lets_threads_use_every_cpu():
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (("--ours", "naive"), "`ours` must include backprop"),
-        (("--peers", "tensorflow"), "`peers` must be one of autograd, jax, torch, torch-func"),
+        (("--ours", "naive"), "`--ours` must include backprop"),
+        (("--peers", "tensorflow"), "`--peers` must be one of autograd, jax, torch, torch-func"),
     ],
 )
 def test_bad_options_are_refused_with_a_message_naming_them(arguments, message):

@@ -9,18 +9,27 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.options import int_list, name_list, non_negative_int, positive_float, positive_int
+from bench.options import (
+    int_list,
+    name_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    prepared_folder,
+)
 from bench.peers import (
     BATCH_SIZES,
     DEPTHS,
     OURS,
     PEER_NAMES,
+    REFERENCE,
     WIDTHS,
     PeersConfig,
     quick_config,
     run_peers,
 )
 from bench.peers_summary import summary_markdown
+from gradients.validation import check_choice
 
 RUNS_FOLDER = Path("reports") / "runs"
 
@@ -82,6 +91,12 @@ def register(subparsers) -> None:
 
 
 def config_from(args: argparse.Namespace) -> PeersConfig:
+    for name in args.peers:
+        check_choice("--peers", name, PEER_NAMES)
+    for name in args.ours:
+        check_choice("--ours", name, OURS)
+    if REFERENCE not in args.ours:
+        raise ValueError(f"`--ours` must include {REFERENCE}, the reference, got {args.ours}")
     chosen = {
         "widths": args.widths,
         "depths": args.depths,
@@ -103,9 +118,7 @@ def config_from(args: argparse.Namespace) -> PeersConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = args.output or RUNS_FOLDER / f"peers-{stamp}"
-    if (folder / "results.csv").exists():
-        raise ValueError(f"`--output` {folder} already holds a run; choose another folder")
+    folder = prepared_folder(args.output or RUNS_FOLDER / f"peers-{stamp}")
 
     progress = tqdm(total=None, unit="cell", file=sys.stderr, dynamic_ncols=True)
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.options import int_list, name_list, non_negative_int, positive_float, positive_int
+from bench.options import (
+    int_list,
+    name_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    prepared_folder,
+)
 from bench.plots import write_scaling_figure
 from bench.report import write_report
 from bench.scaling import growth_summary
@@ -168,25 +175,6 @@ def check_resumable(args: argparse.Namespace) -> None:
         raise ValueError(f"`--resume` {str(folder)!r} cannot be resumed: {error}") from error
 
 
-def prepared_folder(folder: Path) -> Path:
-    """``folder``, made if need be, when it can take a new run."""
-    if (folder / "results.csv").exists():
-        raise ValueError(
-            f"`--output` {folder} already holds a run; use --resume {folder} to continue "
-            "it or choose another folder"
-        )
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"`--output` must be a folder, got {str(folder)!r}, which is a file")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:  # a file in the way, no permission, ...
-        raise ValueError(
-            f"`--output` must be a folder that can be written, got {str(folder)!r}: "
-            f"{error.strerror}"
-        ) from error
-    return folder
-
-
 def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         check_resumable(args)
@@ -195,7 +183,10 @@ def run(args: argparse.Namespace) -> int:
         config = config_from(args)
         check_data(config, data_option="--data", batch_option="--batch-size")
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        folder = prepared_folder(args.output or RUNS_FOLDER / stamp)
+        folder = prepared_folder(
+            args.output or RUNS_FOLDER / stamp,
+            busy_hint="use --resume {folder} to continue it or choose another folder",
+        )
 
     progress = tqdm(total=None, unit="cell", file=sys.stderr, dynamic_ncols=True)
 
