@@ -55,6 +55,12 @@ OPTIMISTIC_S_PER_MULTIPLICATION = 1e-10
 # Two depths whose work differs by less than this factor cannot separate overhead from rate.
 AFFINE_LEVERAGE = 1.5
 
+# Warm-up time before a cell's samples: a forked worker starts at about half speed here.
+WARMUP_S = 0.1
+# The samples of a fast cell span at least this long, several times the spells of about
+# 0.1 s in which these shared machines run at half speed, so that the median sees past them.
+MIN_SAMPLING_S = 0.5
+
 # A call slower than this is its own warm-up (the gradient check runs it once) and gets the
 # minimum repeats that still give an interquartile range.
 SLOW_CALL_S = 0.25
@@ -81,7 +87,7 @@ class SweepConfig:
     batch_size: int = 1
     budget_s: float = 1.0
     repeats: int = 7
-    min_measure_s: float = 0.005
+    min_measure_s: float = 0.01
     seed: int = 0
     hard_limit_s: float | None = None  # default: 20 budgets, at least 30 s
 
@@ -249,6 +255,8 @@ def measure_cell(cell: Cell, config: SweepConfig, data: Dataset) -> tuple[dict, 
             warmup=0 if slow else 1,
             min_measure_s=config.min_measure_s,
             loops=1 if slow else None,
+            warmup_s=0.0 if slow else WARMUP_S,
+            min_total_s=0.0 if slow else MIN_SAMPLING_S,
         )
 
     is_reference = cell.provider == "backprop"

@@ -142,11 +142,20 @@ def time_callable(
     warmup: int = 1,
     min_measure_s: float = 0.002,
     loops: int | None = None,
+    warmup_s: float = 0.0,
+    min_total_s: float = 0.0,
+    max_repeats: int = 50,
 ) -> Timing:
     """Seconds per call of ``fn``: ``warmup`` unmeasured calls, then ``repeats`` samples.
 
     Without ``loops``, the count is calibrated so one sample lasts at least ``min_measure_s``,
     far above the clock's resolution; the calibration runs are not counted as samples.
+    ``warmup_s`` keeps warming up until that many seconds have passed: on the shared virtual
+    machines here a process that was idle runs at about half speed for its first tens of
+    milliseconds, and a count of calls cannot know how long that is.
+    ``min_total_s`` takes more samples (up to ``max_repeats``) until they span that long: the
+    same machines slow down by half for spells of up to about 0.1 s, and a median is only
+    robust to a spell that covers fewer than half of its samples.
     """
     if not callable(fn):
         raise TypeError(f"`fn` must be callable, got {fn!r}")
@@ -155,12 +164,21 @@ def time_callable(
 
     for _ in range(warmup):
         fn()
+    if warmup_s:
+        warm_until = time.perf_counter() + check_positive_finite("warmup_s", warmup_s)
+        while time.perf_counter() < warm_until:
+            fn()
 
     if loops is None:
         loops = calibrate_loops(fn, min_measure_s)
 
-    samples_s = tuple(measure(fn, loops) / loops for _ in range(repeats))
-    return Timing(samples_s=samples_s, loops=loops)
+    check_positive_int("max_repeats", max_repeats, minimum=repeats)
+    samples_s, spent_s = [], 0.0
+    while len(samples_s) < repeats or (spent_s < min_total_s and len(samples_s) < max_repeats):
+        elapsed_s = measure(fn, loops)
+        samples_s.append(elapsed_s / loops)
+        spent_s += elapsed_s
+    return Timing(samples_s=tuple(samples_s), loops=loops)
 
 
 def interleaved(

@@ -231,3 +231,33 @@ def test_single_thread_blas_pins_every_pool_and_restores_it():
     assert [threadpool["threads_after"] for threadpool in pinned.values()] == inside
     assert [threadpool["threads_before"] for threadpool in pinned.values()] == before
     assert [info["num_threads"] for info in threadpool_info()] == before
+
+
+def test_samples_continue_until_they_span_min_total_s_or_reach_max_repeats():
+    import time as real_time
+
+    from bench.timing import time_callable
+
+    timing = time_callable(
+        lambda: real_time.sleep(0.001), repeats=3, loops=1, min_total_s=0.03, max_repeats=200
+    )
+
+    assert timing.n_repeats >= 3
+    assert sum(timing.samples_s) * timing.loops >= 0.03
+
+
+def test_max_repeats_caps_the_samples_that_min_total_s_asks_for():
+    from bench.timing import time_callable
+
+    timing = time_callable(lambda: None, repeats=2, loops=1, min_total_s=60.0, max_repeats=5)
+
+    assert timing.n_repeats == 5
+
+
+def test_max_repeats_below_repeats_is_refused():
+    import pytest
+
+    from bench.timing import time_callable
+
+    with pytest.raises(ValueError, match="`max_repeats`"):
+        time_callable(lambda: None, repeats=9, max_repeats=5)
