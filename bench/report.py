@@ -33,7 +33,7 @@ from bench.claims import (
 from bench.experiments import dataset_size, fd_step, quadratic, training_curves
 from bench.figures import AGREEMENT_FIGURE, DEPTH_FIGURE, SPEEDUP_FIGURE, write_claim_figures
 from bench.files import read_csv, read_json, write_csv_atomic, write_text_atomic
-from bench.sweep import SweepConfig, load_results, run_sweep
+from bench.sweep import CONFIG_FILE, SweepConfig, load_results, run_sweep
 from gradients.validation import check_choice
 
 REPORT_NAME = "REPORT.md"
@@ -169,7 +169,8 @@ def extra_sweep(
 
     The tables are None when nothing was measured or reused.
     """
-    config = SweepConfig.from_dict(metadata["config"]["sweep"])
+    # sweep.json, not the metadata, whose copy has its paths cut to their last name.
+    config = SweepConfig.from_dict(read_json(folder / CONFIG_FILE, what="sweep configuration"))
     covered = set(results.loc[results["provider"] == "naive", "width"].astype(int))
     missing = tuple(width for width in CLAIM_WIDTHS if width not in covered)
     target = folder / EXTRA_SWEEP_FOLDER

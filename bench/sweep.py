@@ -55,11 +55,6 @@ OPTIMISTIC_S_PER_MULTIPLICATION = 1e-10
 # Two depths whose work differs by less than this factor cannot separate overhead from rate.
 AFFINE_LEVERAGE = 1.5
 
-# Warm-up time before a cell's samples: a forked worker starts at about half speed here.
-WARMUP_S = 0.1
-# The samples of a fast cell span at least this long, several times the spells of about
-# 0.1 s in which these shared machines run at half speed, so that the median sees past them.
-MIN_SAMPLING_S = 0.5
 
 # A call slower than this is its own warm-up (the gradient check runs it once) and gets the
 # minimum repeats that still give an interquartile range.
@@ -88,6 +83,11 @@ class SweepConfig:
     budget_s: float = 1.0
     repeats: int = 7
     min_measure_s: float = 0.01
+    # Warm-up before a cell's samples: a forked worker starts at about half speed here.
+    warmup_s: float = 0.1
+    # The samples of a fast cell span at least this long, several times the spells of about
+    # 0.1 s in which these shared machines run at half speed, so the median sees past them.
+    min_sampling_s: float = 0.5
     seed: int = 0
     hard_limit_s: float | None = None  # default: 20 budgets, at least 30 s
 
@@ -114,6 +114,10 @@ class SweepConfig:
         check_positive_finite("budget_s", self.budget_s)
         check_positive_int("repeats", self.repeats)
         check_positive_finite("min_measure_s", self.min_measure_s)
+        for name in ("warmup_s", "min_sampling_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 <= value < math.inf):
+                raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
         check_positive_int("seed", self.seed, minimum=0)
         if self.hard_limit_s is not None:
             check_positive_finite("hard_limit_s", self.hard_limit_s)
@@ -255,8 +259,8 @@ def measure_cell(cell: Cell, config: SweepConfig, data: Dataset) -> tuple[dict, 
             warmup=0 if slow else 1,
             min_measure_s=config.min_measure_s,
             loops=1 if slow else None,
-            warmup_s=0.0 if slow else WARMUP_S,
-            min_total_s=0.0 if slow else MIN_SAMPLING_S,
+            warmup_s=0.0 if slow else config.warmup_s,
+            min_total_s=0.0 if slow else config.min_sampling_s,
         )
 
     is_reference = cell.provider == "backprop"

@@ -513,7 +513,8 @@ def tiny_run(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = tmp_path_factory.mktemp("tiny-run")
     config = SweepConfig(
         providers=("backprop", "naive", "fd-forward", "fd-central"), widths=(2, 3),
-        depths=(1, 2, 3, 4, 5), budget_s=0.05, repeats=3, min_measure_s=1e-4,
+        depths=(1, 2, 3, 4, 5), budget_s=0.05, repeats=3, min_measure_s=1e-4, warmup_s=0.0,
+        min_sampling_s=0.0,
     )  # fmt: skip
     run_sweep(config, folder)
     results, timings, _ = load_results(folder)

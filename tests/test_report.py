@@ -26,7 +26,8 @@ from bench.sweep import RESULT_COLUMNS, TIMING_COLUMNS, SweepConfig, load_result
 # bootstrap intervals are the claims tests' business.
 TINY = SweepConfig(
     providers=("backprop", "naive", "fd-forward", "fd-central"), widths=(2,),
-    depths=(1, 2, 3, 4, 5), budget_s=0.05, repeats=2, min_measure_s=1e-4,
+    depths=(1, 2, 3, 4, 5), budget_s=0.05, repeats=2, min_measure_s=1e-4, warmup_s=0.0,
+    min_sampling_s=0.0,
 )  # fmt: skip
 FIGURE_LINK = re.compile(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)")
 SVG_LINK = re.compile(r"\[SVG\]\((figures/[^)]+\.svg)\)")

@@ -24,9 +24,8 @@ from bench.sweep import (
 from gradients import Provider, get_provider, register_provider, unregister_provider
 
 PROJECT = Path(__file__).resolve().parents[1]
-TINY = SweepConfig(
-    providers=("backprop", "naive"), depths=(1, 2, 3), repeats=3, min_measure_s=1e-4
-)
+FAST = {"min_measure_s": 1e-4, "warmup_s": 0.0, "min_sampling_s": 0.0}
+TINY = SweepConfig(providers=("backprop", "naive"), depths=(1, 2, 3), repeats=3, **FAST)
 
 
 def test_plan_interleaves_providers_within_each_depth_and_rotates_their_order():
@@ -94,7 +93,7 @@ def test_a_provider_past_its_budget_stops_and_its_deeper_cells_are_recorded_as_s
         depths=(1, 2, 3, 4, 12, 13),
         budget_s=0.01,
         repeats=3,
-        min_measure_s=1e-4,
+        **FAST,
     )
     results, _, _ = load_results(run_sweep(config, tmp_path / "run").folder)
 
@@ -152,7 +151,8 @@ def test_a_cell_that_overruns_the_hard_limit_is_killed_and_recorded_as_timed_out
 def _sweep_command(folder: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "bench.cli", "run", "--output", str(folder), "--no-report",
-        "--providers", "backprop,fd-central", "--depths", "1-40", "--repeats", "3", *extra,
+        "--providers", "backprop,fd-central", "--depths", "1-40", "--repeats", "3", "--quick",
+        *extra,
     ]  # fmt: skip
 
 
