@@ -246,3 +246,21 @@ def test_the_sweep_leaves_no_temporary_files_behind(tmp_path):
     state = run_sweep(TINY, tmp_path / "run")
     names = sorted(os.listdir(state.folder))
     assert names == ["metadata.json", "results.csv", "sweep.json", "timings.csv"]
+
+
+@pytest.mark.parametrize(
+    ("median_s", "predicted_s", "n_measured", "expected"),
+    [
+        (0.002, 0.001, 2, True),  # twice the prediction of two measured depths
+        (0.0014, 0.001, 2, False),  # within the factor
+        (0.002, 0.001, 1, False),  # one measured depth predicts too little to judge by
+        (0.6, 0.1, 5, False),  # a slow cell outlasts the machine's slow spells
+    ],
+)
+def test_only_a_fast_cell_far_slower_than_its_neighbours_predict_is_measured_again(
+    median_s, predicted_s, n_measured, expected
+):
+    from bench.sweep import _surprisingly_slow
+
+    measured = [{"status": "ok"}] * n_measured
+    assert _surprisingly_slow(median_s, predicted_s, measured) is expected
