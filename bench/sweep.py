@@ -427,8 +427,8 @@ def _run_cell(cell, config, data, measured, stopped, isolate, timings) -> dict:
     if predicted_s > config.budget_s:
         row.update(
             status="skipped",
-            reason=f"predicted {predicted_s:.3g} s per gradient exceeds the budget "
-            f"of {config.budget_s:g} s",
+            reason=f"predicted {row['predicted_multiplications']:.3g} multiplications and "
+            f"{predicted_s:.3g} s per gradient, which exceeds the budget of {config.budget_s:g} s",
         )
         return row
 

@@ -224,6 +224,8 @@ def finish(folder: Path, *, no_report: bool = False, quick: bool = False) -> int
     """
     results, timings, metadata = load_results(folder)
     print(results_table(results))
+    for line in stopped_lines(results):
+        print(line)
     print()
     print(growth_summary(results, timings))
     budget_s = metadata.get("config", {}).get("sweep", {}).get("budget_s")
@@ -235,6 +237,20 @@ def finish(folder: Path, *, no_report: bool = False, quick: bool = False) -> int
     for path in paths:
         print(f"  {path.name}")
     return 0
+
+
+def stopped_lines(results) -> list[str]:
+    """Where each provider stopped and why: its first cell that was not measured."""
+    lines = []
+    for (provider, width), rows in results.groupby(["provider", "width"], sort=False):
+        stopped = rows[rows["status"] != "ok"].sort_values("depth")
+        if not stopped.empty:
+            first = stopped.iloc[0]
+            lines.append(
+                f"{provider} (width {width}) stopped at depth {first['depth']}: "
+                f"{first['status']}, {first['reason']}"
+            )
+    return lines
 
 
 def _say(message: str) -> None:

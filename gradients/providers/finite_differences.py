@@ -92,7 +92,9 @@ class FiniteDifferences(Provider):
         return self.step if self.step is not None else default_step(self.scheme, network.dtype)
 
     def describe(self) -> dict[str, object]:
-        return {"provider": self.name, "step": self.step, "vectorize": self.vectorize}
+        # The step actually taken depends on the network's dtype when none was given.
+        step = self.step if self.step is not None else f"default ({self.scheme}, per dtype)"
+        return {"provider": self.name, "step": step, "vectorize": self.vectorize}
 
     def vectorized_for(self, network: MLP, batch_size: int) -> bool:
         """Whether the perturbed losses are evaluated in batched passes, not one by one."""
