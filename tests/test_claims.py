@@ -545,3 +545,18 @@ def test_the_seven_claims_judged_on_a_real_sweep_without_experiments(tiny_run):
     million = claims[2]
     assert million.values["cost_model_differences"] == 0
     assert million.values["time_ratio_extrapolated"] is True
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (-0.03, -0.01, "holds"),  # tight, just below 0: still flat within the margin
+        (0.3, 0.5, "does not hold"),  # clearly growing: not the claimed flat class
+        (-0.2, 1.2, "undecided"),  # holds both 0 and 1
+    ],
+)
+def test_a_time_slope_counts_as_flat_within_a_margin_of_zero(low, high, expected):
+    from bench.claims.training import judge_slope
+
+    verdict, _ = judge_slope({"slope": 0.0}, {"low": low, "high": high}, 0.0, 1.0)
+    assert verdict == expected

@@ -65,7 +65,8 @@ RULES = {
     "undecided when a side (below 1, 1, above 1) was not tried.",
     7: "Counted multiplications per update must have log-log slope exactly 0 (per-sample SGD) "
     "and 1 (full-batch GD) against the data-set size; the 95% interval of the slope of median "
-    "time must contain the claimed slope and exclude the other one. Does not hold when a "
-    "counted slope differs or a time interval excludes its claimed slope; undecided when an "
+    "time must come within 0.1 of the claimed slope and exclude the other one. Does not "
+    "hold when a counted slope differs or a time interval lies wholly outside 0.1 of its "
+    "claimed slope; undecided when an "
     "interval contains both 0 and 1.",
 }

@@ -38,6 +38,7 @@ from gradients.data import check_data_spec, load_dataset
 from gradients.validation import check_choice
 
 RUNS_FOLDER = Path("reports") / "runs"
+RUN_FILES = ("results.csv", "timings.csv", "metadata.json")
 
 # Options that shape a sweep, with their defaults: a resumed run takes all of them from its
 # folder, so they default to None here, which tells "not given" apart from any value.
@@ -232,9 +233,18 @@ def finish(folder: Path, *, no_report: bool = False, quick: bool = False) -> int
     paths = write_scaling_figure(results, folder / "scaling", budget_s=budget_s)
     if not no_report:
         extras = "skip" if quick else "run"
-        paths.append(write_report(folder, extras=extras, on_step=_say))
+        try:
+            paths.append(write_report(folder, extras=extras, on_step=_say))
+        except KeyboardInterrupt:
+            print(
+                f"interrupted while writing the report; the sweep in {folder} is complete "
+                f"and what the report had measured is kept; finish it with: "
+                f"gradscale report {folder}",
+                file=sys.stderr,
+            )
+            return 130
     print(f"\nrun folder: {folder}")
-    for path in paths:
+    for path in [folder / name for name in RUN_FILES] + paths:
         print(f"  {path.name}")
     return 0
 
